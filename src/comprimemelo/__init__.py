@@ -1,0 +1,3 @@
+"""comprimemelo: upload files, get them back compressed."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from comprimemelo.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Worker-side task state changes, each one atomic conditional update.
+
+A worker owns a task while ``lease_owner`` is its id and ``lease_expires_at``
+is in the future. Every change below checks that in its ``WHERE`` clause, so
+on SQLite and PostgreSQL alike two workers never both hold a task, and a worker
+whose lease lapsed cannot overwrite the result of the one that took over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from comprimemelo.models import Task, utcnow
+from comprimemelo.statuses import TaskStatus
+
+MAX_ERROR_LENGTH = 2000
+
+
+class ClaimOutcome(str, enum.Enum):
+    CLAIMED = "claimed"  # this worker now holds the task
+    FINISHED = "finished"  # already processed or failed: nothing to do
+    BUSY = "busy"  # a live worker holds it
+    GONE = "gone"  # deleted
+    EXHAUSTED = "exhausted"  # out of attempts: now marked failed
+
+
+def _claimable(now: dt.datetime):
+    return sa.or_(
+        Task.status == TaskStatus.UPLOADED.value,
+        sa.and_(Task.status == TaskStatus.PROCESSING.value, Task.lease_expires_at < now),
+    )
+
+
+def _held_by(task_id: int, worker: str, now: dt.datetime):
+    return sa.and_(
+        Task.id == task_id,
+        Task.status == TaskStatus.PROCESSING.value,
+        Task.lease_owner == worker,
+        Task.lease_expires_at >= now,
+    )
+
+
+def claim(
+    session: Session, task_id: int, worker: str, *, lease_seconds: float, max_attempts: int
+) -> ClaimOutcome:
+    now = utcnow()
+    claimed = session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.attempts < max_attempts, _claimable(now))
+        .values(
+            status=TaskStatus.PROCESSING.value,
+            lease_owner=worker,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            attempts=Task.attempts + 1,
+            started_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if claimed:
+        return ClaimOutcome.CLAIMED
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None:
+        return ClaimOutcome.GONE
+    if TaskStatus(task.status).finished:
+        return ClaimOutcome.FINISHED
+    exhausted = session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.attempts >= max_attempts, _claimable(now))
+        .values(
+            status=TaskStatus.FAILED.value,
+            error=_truncate(
+                f"gave up after {task.attempts} attempts: {task.error or 'the worker stopped'}"
+            ),
+            lease_owner=None,
+            lease_expires_at=None,
+            processed_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return ClaimOutcome.EXHAUSTED if exhausted else ClaimOutcome.BUSY
+
+
+def renew(session: Session, task_id: int, worker: str, *, lease_seconds: float) -> bool:
+    """Extend the lease; ``False`` means it was lost and the work must be abandoned."""
+    now = utcnow()
+    renewed = session.execute(
+        sa.update(Task)
+        .where(_held_by(task_id, worker, now))
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(renewed)
+
+
+def complete(session: Session, task_id: int, worker: str, *, key: str, size: int) -> bool:
+    """Record the archive; ``False`` if the lease was lost (the caller deletes ``key``)."""
+    now = utcnow()
+    done = session.execute(
+        sa.update(Task)
+        .where(_held_by(task_id, worker, now))
+        .values(
+            status=TaskStatus.PROCESSED.value,
+            compressed_key=key,
+            size_compressed=size,
+            processed_at=now,
+            error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(done)
+
+
+def release(session: Session, task_id: int, worker: str, *, error: str) -> bool:
+    """Give the task back after a failed attempt, so it can be retried."""
+    return _finish_attempt(session, task_id, worker, TaskStatus.UPLOADED, error)
+
+
+def fail(session: Session, task_id: int, worker: str, *, error: str) -> bool:
+    """Mark the task failed for good."""
+    return _finish_attempt(session, task_id, worker, TaskStatus.FAILED, error)
+
+
+def fail_unfinished(session: Session, task_id: int, *, error: str) -> bool:
+    """Mark failed whatever holds it, unless it already finished (dead letters)."""
+    failed = session.execute(
+        sa.update(Task)
+        .where(
+            Task.id == task_id,
+            Task.status.in_([TaskStatus.UPLOADED.value, TaskStatus.PROCESSING.value]),
+        )
+        .values(
+            status=TaskStatus.FAILED.value,
+            error=_truncate(error),
+            processed_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(failed)
+
+
+def _finish_attempt(
+    session: Session, task_id: int, worker: str, status: TaskStatus, error: str
+) -> bool:
+    values = dict(
+        status=status.value, error=_truncate(error), lease_owner=None, lease_expires_at=None
+    )
+    if status.finished:
+        values["processed_at"] = utcnow()
+    changed = session.execute(
+        sa.update(Task)
+        .where(Task.id == task_id, Task.lease_owner == worker)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(changed)
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"

@@ -1,0 +1,222 @@
+"""The ``comprimemelo`` command: serve, web, worker, db upgrade, compress.
+
+Settings come from ``COMPRIMEMELO_*`` variables; a flag overrides its variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from comprimemelo import __version__
+from comprimemelo.settings import PREFIX, Settings, SettingsError, load_settings
+
+log = logging.getLogger("comprimemelo")
+
+# gunicorn: long enough for big uploads on slow links; graceful stop for rolling updates.
+GUNICORN_TIMEOUT_SECONDS = 300
+GUNICORN_GRACEFUL_TIMEOUT_SECONDS = 30
+GUNICORN_KEEPALIVE_SECONDS = 5
+CHILD_STOP_TIMEOUT_SECONDS = 40
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except SettingsError as error:
+        print(f"comprimemelo: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="comprimemelo", description="File-compression service: web, worker and tools."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run web and worker on this machine (embedded mode)",
+        description="Run the web server and a worker together; Ctrl-C stops both.",
+    )
+    _add_data_dir(serve)
+    _add_bind(serve)
+    serve.add_argument("--no-worker", action="store_true", help="run the web part alone")
+    serve.add_argument("--workers", type=int, help="web worker processes (COMPRIMEMELO_WEB_WORKERS)")
+    serve.add_argument("--concurrency", type=int, help="tasks at once (COMPRIMEMELO_WORKER_CONCURRENCY)")
+    serve.set_defaults(run=run_serve)
+
+    web = commands.add_parser(
+        "web", help="the production web role (gunicorn, gthread workers)",
+        description="Serve the web app and REST API with gunicorn.",
+    )
+    _add_data_dir(web)
+    _add_bind(web)
+    web.add_argument("--workers", type=int, help="worker processes (COMPRIMEMELO_WEB_WORKERS)")
+    web.add_argument("--threads", type=int, help="threads per process (COMPRIMEMELO_WEB_THREADS)")
+    web.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema on start")
+    web.set_defaults(run=run_web)
+
+    worker = commands.add_parser(
+        "worker", help="the production worker role",
+        description="Process queued compression tasks until SIGTERM/SIGINT.",
+    )
+    _add_data_dir(worker)
+    worker.add_argument("--concurrency", type=int, help="tasks at once (COMPRIMEMELO_WORKER_CONCURRENCY)")
+    worker.set_defaults(run=run_worker)
+
+    database = commands.add_parser("db", help="database maintenance")
+    db_commands = database.add_subparsers(title="db commands", metavar="DB_COMMAND")
+    upgrade = db_commands.add_parser("upgrade", help="apply pending migrations (safe to run concurrently)")
+    _add_data_dir(upgrade)
+    upgrade.set_defaults(run=run_db_upgrade)
+    database.set_defaults(run=lambda args: database.print_help() or 2)
+
+    from comprimemelo.compression.cli import add_compress_parser
+
+    add_compress_parser(commands)
+    return parser
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, help=f"embedded-mode data folder ({PREFIX}DATA_DIR, default ./comprimemelo-data)"
+    )
+
+
+def _add_bind(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help=f"address to listen on ({PREFIX}HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help=f"port to listen on ({PREFIX}PORT, default 8000)")
+
+
+def _settings(args: argparse.Namespace, **overrides) -> Settings:
+    settings = load_settings(data_dir=getattr(args, "data_dir", None), **overrides)
+    from comprimemelo import logs
+
+    logs.configure(settings)
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    from comprimemelo import db
+
+    engine = db.create_engine(settings)
+    try:
+        db.upgrade(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _migrate(settings)
+    log.info("database schema is up to date")
+    return 0
+
+
+def run_web(args: argparse.Namespace) -> int:
+    settings = _settings(
+        args, host=args.host, port=args.port, web_workers=args.workers, web_threads=args.threads
+    )
+    if not args.no_migrate:
+        _migrate(settings)
+    from comprimemelo.gunicorn_app import GunicornApp
+
+    GunicornApp(
+        settings,
+        {
+            "bind": f"{settings.host}:{settings.port}",
+            "workers": settings.effective_web_workers,
+            "threads": settings.web_threads,
+            "worker_class": "gthread",
+            "timeout": GUNICORN_TIMEOUT_SECONDS,
+            "graceful_timeout": GUNICORN_GRACEFUL_TIMEOUT_SECONDS,
+            "keepalive": GUNICORN_KEEPALIVE_SECONDS,
+            "forwarded_allow_ips": "*" if settings.production else "127.0.0.1",
+            "proc_name": "comprimemelo-web",
+        },
+    ).run()
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args, worker_concurrency=args.concurrency)
+    if not settings.production:
+        _migrate(settings)
+    from comprimemelo.bootstrap import build_services
+    from comprimemelo.worker import Worker
+
+    services = build_services(settings, subscribe=True)
+    stop = threading.Event()
+
+    def _stop(signum, _frame):
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker = Worker(settings, services.sessions, services.storage, services.queue)
+    try:
+        worker.run(stop)
+    finally:
+        services.close()
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Supervise a ``web`` and a ``worker`` child; stop both when either ends or on Ctrl-C."""
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        web_workers=args.workers,
+        worker_concurrency=args.concurrency,
+    )
+    _migrate(settings)
+    env = dict(os.environ)
+    env[f"{PREFIX}DATA_DIR"] = str(settings.data_dir.resolve())
+    for name in ("host", "port", "web_workers", "worker_concurrency"):
+        env[PREFIX + name.upper()] = str(getattr(settings, name))
+    command = [sys.executable, "-m", "comprimemelo"]
+    children = [subprocess.Popen([*command, "web", "--no-migrate"], env=env)]
+    if not args.no_worker:
+        children.append(subprocess.Popen([*command, "worker"], env=env))
+    url = f"http://{settings.host}:{settings.port}"
+    print(
+        f"comprimemelo is running at {url}  (data in {settings.data_dir.resolve()}; Ctrl-C stops)",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + CHILD_STOP_TIMEOUT_SECONDS
+    codes = []
+    for child in children:
+        try:
+            codes.append(child.wait(max(0.1, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            codes.append(child.wait())
+    return 0 if stopping else max(abs(code) for code in codes) or 1

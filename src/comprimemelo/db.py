@@ -1,0 +1,121 @@
+"""Engines, sessions and migrations for SQLite, PostgreSQL and Cloud SQL.
+
+Engines are built lazily by the composition root, never at import time, so a
+gunicorn worker that forks gets its own pool and, on Cloud SQL, its own
+connector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from comprimemelo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Arbitrary but fixed: every process that migrates takes this PostgreSQL lock.
+MIGRATION_ADVISORY_LOCK_ID = 0x636F6D70  # "comp"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_engine(settings: Settings) -> Engine:
+    url = sa.make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    options = dict(
+        pool_pre_ping=True,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    if settings.cloudsql_instance:
+        from comprimemelo.cloudsql import cloudsql_creator
+
+        return sa.create_engine(url, creator=cloudsql_creator(settings), **options)
+    return sa.create_engine(url, **options)
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade(engine: Engine, settings: Settings, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe when several processes start at once.
+
+    PostgreSQL: a session-level advisory lock serialises concurrent upgrades
+    across VMs. SQLite: an ``flock`` on a file beside the database does the same
+    across processes on one machine.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with _migration_lock(engine, settings), engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine, settings: Settings) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as lock_connection:
+            lock_connection.execute(
+                sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_ADVISORY_LOCK_ID}
+            )
+            try:
+                yield
+            finally:
+                lock_connection.execute(
+                    sa.text("SELECT pg_advisory_unlock(:id)"),
+                    {"id": MIGRATION_ADVISORY_LOCK_ID},
+                )
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_suffix(".migrate.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))

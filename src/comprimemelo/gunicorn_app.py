@@ -1,0 +1,29 @@
+"""Run the Flask app under gunicorn from Python, with no config file.
+
+The app is created in each worker after the fork (no preload), so every
+process gets its own database pool, storage client and Cloud SQL connector.
+"""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from comprimemelo.settings import Settings
+
+
+class GunicornApp(BaseApplication):
+    def __init__(self, settings: Settings, options: dict) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from comprimemelo import logs
+        from comprimemelo.web import create_app
+
+        logs.configure(self._settings)
+        return create_app(self._settings)

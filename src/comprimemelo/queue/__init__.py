@@ -1,0 +1,74 @@
+"""The queue port: tells workers which task to process.
+
+Delivery is at-least-once everywhere; a duplicate is harmless because a worker
+claims the task in the database before doing anything (``tasks.claim``).
+Adapters: ``LocalQueue`` (a table in the service's own database, for the
+embedded mode) and ``PubSubQueue`` (Google Cloud Pub/Sub).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Protocol
+
+
+class QueueError(Exception):
+    """Publishing or receiving failed; the caller may retry later."""
+
+
+class MalformedMessage(QueueError):
+    """A message body that is not a task message; it is dropped, never executed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskMessage:
+    """The whole message: small, JSON, and never trusted beyond its two fields."""
+
+    task_id: int
+    format: str
+
+    def to_json(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, body: bytes | str) -> TaskMessage:
+        try:
+            data = json.loads(body)
+            task_id, fmt = data["task_id"], data["format"]
+        except (ValueError, TypeError, KeyError) as error:
+            raise MalformedMessage(f"not a task message: {error}") from None
+        if not isinstance(task_id, int) or isinstance(task_id, bool) or not isinstance(fmt, str):
+            raise MalformedMessage("task message fields have the wrong types")
+        return cls(task_id=task_id, format=fmt)
+
+
+class Delivery(Protocol):
+    """One received message, leased to this worker until acked, nacked or expired."""
+
+    message: TaskMessage
+    delivery_attempt: int
+
+    def ack(self) -> None:
+        """Done with it: never deliver it again."""
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        """Give it back, to be delivered again after ``delay_seconds``."""
+
+    def extend(self, seconds: float) -> None:
+        """Keep the lease for ``seconds`` more (long tasks call this periodically)."""
+
+
+class Queue(Protocol):
+    def publish(self, message: TaskMessage) -> None:
+        """Durably enqueue ``message``; raise ``QueueError`` if that cannot be
+        confirmed within the configured publish timeout."""
+
+    def receive(self, max_messages: int, timeout: float) -> list[Delivery]:
+        """Up to ``max_messages`` deliveries, waiting at most ``timeout`` seconds."""
+
+    def check(self) -> None:
+        """Raise ``QueueError`` unless the queue is reachable (``/readyz``)."""
+
+    def close(self) -> None:
+        """Stop receiving and release resources; unacked deliveries are redelivered."""

@@ -1,0 +1,161 @@
+"""The embedded queue: a message table in the service's database.
+
+Durable (a published message is a committed row), shared by every process that
+opens the same database, with visibility leases: a received message is hidden
+until its lease expires, so a worker killed mid-task has its message delivered
+again. Within one process ``publish`` wakes a waiting ``receive`` at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from comprimemelo.models import QueueMessage, utcnow
+from comprimemelo.queue import QueueError, TaskMessage
+
+# How often a waiting receive looks at the table when nothing woke it: the upper
+# bound on latency for messages published by another process.
+POLL_INTERVAL_SECONDS = 0.2
+
+
+class LocalDelivery:
+    def __init__(
+        self, queue: LocalQueue, row_id: int, lease: str, message: TaskMessage, attempt: int
+    ):
+        self._queue = queue
+        self._row_id = row_id
+        self._lease = lease
+        self.message = message
+        self.delivery_attempt = attempt
+
+    def ack(self) -> None:
+        self._queue._delete(self._row_id, self._lease)
+
+    def nack(self, delay_seconds: float = 0) -> None:
+        self._queue._make_visible(self._row_id, self._lease, delay_seconds)
+
+    def extend(self, seconds: float) -> None:
+        self._queue._make_visible(self._row_id, self._lease, seconds, keep_owner=True)
+
+
+class LocalQueue:
+    def __init__(self, engine: Engine, *, lease_seconds: float) -> None:
+        self._engine = engine
+        self._lease = dt.timedelta(seconds=lease_seconds)
+        self._wakeup = threading.Condition()
+        self._table = QueueMessage.__table__
+
+    def publish(self, message: TaskMessage) -> None:
+        body = message.to_json().decode()
+        try:
+            with self._engine.begin() as connection:
+                pending = connection.scalar(
+                    sa.select(sa.func.count()).where(
+                        self._table.c.body == body, self._table.c.lease_owner.is_(None)
+                    )
+                )
+                if not pending:  # an undelivered copy is already waiting
+                    now = utcnow()
+                    connection.execute(
+                        self._table.insert().values(
+                            body=body, available_at=now, delivery_attempts=0, created_at=now
+                        )
+                    )
+        except SQLAlchemyError as error:
+            raise QueueError(f"cannot publish: {error}") from error
+        with self._wakeup:
+            self._wakeup.notify_all()
+
+    def receive(self, max_messages: int, timeout: float) -> list[LocalDelivery]:
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            while True:
+                deliveries = self._lease_available(max_messages)
+                if deliveries or deadline.is_set():
+                    return deliveries
+                with self._wakeup:
+                    self._wakeup.wait(POLL_INTERVAL_SECONDS)
+        finally:
+            timer.cancel()
+
+    def _lease_available(self, max_messages: int) -> list[LocalDelivery]:
+        """Lease up to ``max_messages`` visible rows with one conditional update each:
+        a row another process leased first simply fails the ``WHERE`` and is skipped."""
+        table = self._table
+        now = utcnow()
+        deliveries: list[LocalDelivery] = []
+        try:
+            with self._engine.begin() as connection:
+                candidates = connection.execute(
+                    sa.select(table.c.id, table.c.body, table.c.available_at)
+                    .where(table.c.available_at <= now)
+                    .order_by(table.c.available_at, table.c.id)
+                    .limit(max_messages)
+                ).all()
+                for row in candidates:
+                    lease = uuid.uuid4().hex
+                    leased = connection.execute(
+                        table.update()
+                        .where(table.c.id == row.id, table.c.available_at == row.available_at)
+                        .values(
+                            available_at=now + self._lease,
+                            lease_owner=lease,
+                            delivery_attempts=table.c.delivery_attempts + 1,
+                        )
+                        .returning(table.c.delivery_attempts)
+                    ).first()
+                    if leased is None:
+                        continue
+                    try:
+                        message = TaskMessage.from_json(row.body)
+                    except QueueError:
+                        connection.execute(table.delete().where(table.c.id == row.id))
+                        continue
+                    deliveries.append(LocalDelivery(self, row.id, lease, message, leased[0]))
+        except SQLAlchemyError as error:
+            raise QueueError(f"cannot receive: {error}") from error
+        return deliveries
+
+    def _delete(self, row_id: int, lease: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._table.delete().where(
+                    self._table.c.id == row_id, self._table.c.lease_owner == lease
+                )
+            )
+
+    def _make_visible(
+        self, row_id: int, lease: str, delay_seconds: float, keep_owner: bool = False
+    ) -> None:
+        values = {"available_at": utcnow() + dt.timedelta(seconds=delay_seconds)}
+        if not keep_owner:
+            values["lease_owner"] = None
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._table.update()
+                .where(self._table.c.id == row_id, self._table.c.lease_owner == lease)
+                .values(**values)
+            )
+
+    def backlog(self) -> int:
+        with self._engine.connect() as connection:
+            return connection.scalar(sa.select(sa.func.count()).select_from(self._table))
+
+    def check(self) -> None:
+        try:
+            self.backlog()
+        except SQLAlchemyError as error:
+            raise QueueError(f"queue table unreachable: {error}") from error
+
+    def close(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify_all()

@@ -1,0 +1,180 @@
+"""All configuration, in one frozen object built from ``COMPRIMEMELO_*`` variables.
+
+Nothing else in the package reads ``os.environ``: the CLI builds a ``Settings``
+once (flags override the environment) and hands it to the composition root.
+Defaults give the embedded mode: SQLite, a local files folder and the
+database-backed queue, all under one data directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PREFIX = "COMPRIMEMELO_"
+EMBEDDED = "embedded"
+PRODUCTION = "production"
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+GIB = 1024**3
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Field ``foo_bar`` is ``COMPRIMEMELO_FOO_BAR``."""
+
+    mode: str = EMBEDDED
+    data_dir: Path = Path("comprimemelo-data")
+    # Database: a SQLAlchemy URL, or Cloud SQL through the connector when
+    # ``cloudsql_instance`` is set (IAM authentication, no password).
+    database_url: str = ""
+    cloudsql_instance: str = ""
+    cloudsql_ip_type: str = "private"
+    database_name: str = "comprimemelo"
+    database_user: str = ""
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_recycle_seconds: int = 1800
+    # Storage: file:///path or gs://bucket/prefix.
+    storage_url: str = ""
+    signed_url_seconds: int = 300
+    # Queue: "local" (database-backed) or pubsub://PROJECT/TOPIC/SUBSCRIPTION.
+    queue_url: str = "local"
+    dead_letter_subscription: str = ""
+    publish_timeout_seconds: float = 10.0
+    secret_key: str = ""
+    token_ttl_seconds: int = 3600
+    # argon2id cost (RFC 9106 "low memory" profile by default).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    min_password_length: int = 8
+    max_upload_bytes: int = 2 * GIB
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    web_workers: int = 0  # 0: one per core
+    web_threads: int = 8
+    worker_concurrency: int = 0  # 0: one per core
+    worker_metrics_port: int = 9100
+    lease_seconds: int = 60
+    max_attempts: int = 3
+    republish_after_seconds: int = 120
+    temp_dir: str = ""
+    log_level: str = "INFO"
+    log_format: str = ""  # "json" or "text"; default by mode
+
+    @property
+    def production(self) -> bool:
+        return self.mode == PRODUCTION
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.cloudsql_instance:
+            return "postgresql+pg8000://"
+        return f"sqlite:///{(self.data_dir / 'comprimemelo.sqlite3').resolve()}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir / "files").resolve().as_uri()
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.production else "text")
+
+    @property
+    def effective_web_workers(self) -> int:
+        return self.web_workers or os.cpu_count() or 1
+
+    @property
+    def effective_worker_concurrency(self) -> int:
+        return self.worker_concurrency or os.cpu_count() or 1
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(field: dataclasses.Field, name: str, raw: str) -> Any:
+    kind = field.type
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).expanduser()
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build and validate settings: environment first, then non-None ``overrides``.
+
+    In embedded mode with no ``COMPRIMEMELO_SECRET_KEY`` a random key is created
+    once in the data directory (mode 0600) and reused on every start, so tokens
+    survive restarts. In production mode a missing or short key is an error.
+
+    :raise SettingsError: on a malformed value, an unknown mode or a weak key.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        name = PREFIX + field.name.upper()
+        if name in environ and environ[name] != "":
+            values[field.name] = _convert(field, name, environ[name])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    _validate(settings)
+    if not settings.secret_key:
+        settings = settings.replace(secret_key=_embedded_secret_key(settings.data_dir))
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.mode not in (EMBEDDED, PRODUCTION):
+        raise SettingsError(f"{PREFIX}MODE must be {EMBEDDED!r} or {PRODUCTION!r}")
+    if settings.production and len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} "
+            "random characters in production mode"
+        )
+    if settings.max_upload_bytes <= 0:
+        raise SettingsError(f"{PREFIX}MAX_UPLOAD_BYTES must be positive")
+    if settings.lease_seconds < 5:
+        raise SettingsError(f"{PREFIX}LEASE_SECONDS must be at least 5")
+    if settings.max_attempts < 1:
+        raise SettingsError(f"{PREFIX}MAX_ATTEMPTS must be at least 1")
+    if settings.log_format not in ("", "json", "text"):
+        raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'json' or 'text'")
+
+
+def _embedded_secret_key(data_dir: Path) -> str:
+    """Create the key file atomically (link of a complete temp file), so two
+    processes starting at once agree on one key and never read a half-written one."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        temp = data_dir / f".{SECRET_KEY_FILE}.{secrets.token_hex(8)}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    return path.read_text().strip()

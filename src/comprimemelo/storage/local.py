@@ -1,0 +1,105 @@
+"""Local-folder storage: one file per key, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlparse
+
+from comprimemelo.storage import ObjectNotFound, StorageError
+
+COPY_BUFFER_BYTES = 1024 * 1024
+TEMP_DIR_NAME = ".incoming"
+
+
+class LocalStorage:
+    """Objects are files under ``root``; partial writes live in ``root/.incoming``
+    and appear under their key only when complete (``os.replace``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._incoming = self.root / TEMP_DIR_NAME
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalStorage:
+        return cls(Path(unquote(urlparse(url).path)))
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents or TEMP_DIR_NAME in Path(key).parts:
+            raise ValueError(f"storage key escapes the storage root: {key!r}")
+        return path
+
+    def put_stream(self, key: str, stream: BinaryIO) -> int:
+        target = self._path(key)
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(dir=self._incoming)
+        try:
+            with os.fdopen(fd, "wb") as temp:
+                size = _copy(stream, temp)
+                temp.flush()
+                os.fsync(temp.fileno())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp_name, target)
+        except BaseException as error:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            if isinstance(error, OSError):
+                raise StorageError(f"cannot write {key}: {error.strerror or error}") from error
+            raise
+        return size
+
+    def put_file(self, key: str, path: Path) -> int:
+        with open(path, "rb") as source:
+            return self.put_stream(key, source)
+
+    def get_file(self, key: str, path: Path) -> None:
+        with self.open(key) as source, open(path, "wb") as target:
+            _copy(source, target)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        except OSError as error:
+            raise StorageError(f"cannot read {key}: {error.strerror or error}") from error
+
+    def download_url(self, key: str, filename: str, media_type: str) -> str | None:
+        return None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        # Drop now-empty key folders, never the root itself.
+        for parent in path.parents:
+            if parent == self.root:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"storage folder {self.root} is not writable")
+
+    def local_path(self, key: str) -> Path:
+        """The file behind ``key``, so the web tier can hand it to ``sendfile``."""
+        return self._path(key)
+
+
+def _copy(source: BinaryIO, target: BinaryIO) -> int:
+    size = 0
+    while chunk := source.read(COPY_BUFFER_BYTES):
+        target.write(chunk)
+        size += len(chunk)
+    return size

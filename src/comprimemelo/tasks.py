@@ -1,0 +1,190 @@
+"""What users do with tasks: create (upload), list, read, delete.
+
+Creation stores the uploads first, then commits the row, then publishes; a
+failure at any step undoes the earlier ones, and a publish that fails or times
+out leaves a task the worker's sweep republishes (``republish_stale``), so an
+accepted task is never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from comprimemelo.compression import ArchiveFormat, unique_arcnames
+from comprimemelo.errors import Conflict, NotFound
+from comprimemelo.models import Task, TaskFile, utcnow
+from comprimemelo.queue import Queue, QueueError, TaskMessage
+from comprimemelo.statuses import TaskStatus
+from comprimemelo.storage import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+MAX_LIST_LIMIT = 1000
+REPUBLISH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str  # as the client sent it: untrusted
+    stream: BinaryIO
+
+
+def original_key(prefix: str, position: int) -> str:
+    return f"tasks/{prefix}/original/{position}"
+
+
+def archive_key(prefix: str, fmt: ArchiveFormat) -> str:
+    """A fresh key per attempt: a worker that loses its lease deletes only its own object."""
+    return f"tasks/{prefix}/archive/{uuid.uuid4().hex}{fmt.extension}"
+
+
+def archive_filename(task: Task) -> str:
+    fmt = ArchiveFormat(task.new_format)
+    base = task.files[0].filename if len(task.files) == 1 else f"archive-{task.id}"
+    return base + fmt.extension
+
+
+def create_task(
+    session: Session,
+    storage: Storage,
+    queue: Queue,
+    *,
+    owner_id: int,
+    uploads: Sequence[Upload],
+    fmt: ArchiveFormat,
+    level: int | None,
+) -> Task:
+    """Store ``uploads``, record the task and queue it.
+
+    :raise StorageError: if an upload cannot be stored (nothing is left behind).
+    """
+    prefix = uuid.uuid4().hex
+    names = unique_arcnames([upload.filename for upload in uploads])
+    stored: list[str] = []
+    try:
+        files = []
+        for position, (upload, name) in enumerate(zip(uploads, names)):
+            key = original_key(prefix, position)
+            stored.append(key)
+            size = storage.put_stream(key, upload.stream)
+            files.append(TaskFile(position=position, filename=name, size=size, storage_key=key))
+        task = Task(
+            owner_id=owner_id,
+            storage_prefix=prefix,
+            new_format=fmt.value,
+            level=level,
+            status=TaskStatus.UPLOADED.value,
+            size_original=sum(f.size for f in files),
+            attempts=0,
+            files=files,
+        )
+        session.add(task)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        _delete_objects(storage, stored)
+        raise
+    publish(session, queue, task)
+    return task
+
+
+def publish(session: Session, queue: Queue, task: Task) -> bool:
+    """Queue ``task``; on failure log it and leave it to ``republish_stale``."""
+    try:
+        queue.publish(TaskMessage(task_id=task.id, format=task.new_format))
+    except QueueError as error:
+        log.warning("publish of task %s failed, the sweep will retry: %s", task.id, error)
+        return False
+    session.execute(sa.update(Task).where(Task.id == task.id).values(published_at=utcnow()))
+    session.commit()
+    return True
+
+
+def republish_stale(session: Session, queue: Queue, older_than: dt.timedelta) -> int:
+    """Publish again every task still ``uploaded`` whose last publish is older
+    than ``older_than`` (or never happened): recovers lost publishes."""
+    cutoff = utcnow() - older_than
+    stale = session.scalars(
+        sa.select(Task)
+        .where(
+            Task.status == TaskStatus.UPLOADED.value,
+            sa.or_(
+                Task.published_at < cutoff,
+                sa.and_(Task.published_at.is_(None), Task.created_at < cutoff),
+            ),
+        )
+        .order_by(Task.id)
+        .limit(REPUBLISH_BATCH)
+    ).all()
+    return sum(publish(session, queue, task) for task in stale)
+
+
+def list_tasks(session: Session, owner_id: int, *, limit: int | None, descending: bool) -> list[Task]:
+    order = Task.id.desc() if descending else Task.id.asc()
+    query = sa.select(Task).where(Task.owner_id == owner_id).order_by(order)
+    query = query.limit(min(limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT))
+    return list(session.scalars(query))
+
+
+def get_task(session: Session, owner_id: int, task_id: int) -> Task:
+    """:raise NotFound: if there is no such task or it belongs to someone else."""
+    task = session.get(Task, task_id)
+    if task is None or task.owner_id != owner_id:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def delete_task(session: Session, storage: Storage, owner_id: int, task_id: int) -> None:
+    """Delete the task and every object it stored.
+
+    :raise NotFound: as ``get_task``.
+    :raise Conflict: while a live worker is processing it.
+    """
+    task = get_task(session, owner_id, task_id)
+    keys = [f.storage_key for f in task.files] + [task.compressed_key or ""]
+    deleted = session.execute(
+        sa.delete(Task).where(
+            Task.id == task_id,
+            sa.or_(
+                Task.status != TaskStatus.PROCESSING.value,
+                Task.lease_expires_at < utcnow(),
+            ),
+        )
+    ).rowcount
+    session.commit()
+    if not deleted:
+        raise Conflict("task is being processed; try again when it has finished", code="task_busy")
+    _delete_objects(storage, [key for key in keys if key])
+
+
+def find_file_by_name(session: Session, owner_id: int, filename: str) -> tuple[Task, str]:
+    """The caller's newest task whose original or archive is called ``filename``,
+    and which of the two it is (``"original"`` or ``"compressed"``).
+
+    :raise NotFound: if none matches.
+    """
+    candidates = session.scalars(
+        sa.select(Task).where(Task.owner_id == owner_id).order_by(Task.id.desc())
+    )
+    for task in candidates:
+        if task.compressed_key and archive_filename(task) == filename:
+            return task, "compressed"
+        if any(f.filename == filename for f in task.files):
+            return task, "original"
+    raise NotFound(f"no file called {filename!r}")
+
+
+def _delete_objects(storage: Storage, keys: Sequence[str]) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except StorageError as error:  # pragma: no cover - logged, swept by retention
+            log.error("could not delete object %s: %s", key, error)

@@ -1,0 +1,59 @@
+"""``/api/auth``: sign up, log in, log out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from comprimemelo import users
+from comprimemelo.errors import InvalidInput, UnsupportedMediaType
+from comprimemelo.web.auth import current_claims, login_required
+from comprimemelo.web.context import db_session, services
+
+bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
+
+
+def json_fields(*names: str) -> dict[str, str]:
+    """The named string fields of a JSON object body.
+
+    :raise UnsupportedMediaType: if the body is not JSON.
+    :raise InvalidInput: if it is not an object or a field is missing or not a string.
+    """
+    if not request.is_json:
+        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", code="invalid_json")
+    missing = [name for name in names if not isinstance(data.get(name), str) or not data[name]]
+    if missing:
+        raise InvalidInput(f"missing or non-string field(s): {', '.join(missing)}", code="missing_field")
+    return {name: data[name] for name in names}
+
+
+def user_json(user) -> dict:
+    return {"id": user.id, "username": user.username, "email": user.email}
+
+
+@bp.post("/signup")
+def signup():
+    fields = json_fields("username", "email", "password1", "password2")
+    user = users.signup(db_session(), services().passwords, **fields)
+    return user_json(user), 201
+
+
+@bp.post("/login")
+def login():
+    fields = json_fields("username", "password")
+    user = users.authenticate(db_session(), services().passwords, fields["username"], fields["password"])
+    tokens = services().tokens
+    return {
+        "access_token": tokens.issue(user.id),
+        "token_type": "Bearer",
+        "expires_in": tokens.ttl_seconds,
+    }
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    services().tokens.revoke(current_claims(), db_session())
+    return "", 204

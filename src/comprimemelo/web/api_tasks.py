@@ -1,0 +1,191 @@
+"""``/api/tasks`` and ``/api/files``: upload, list, read, download, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, request, send_file, url_for
+
+from comprimemelo import tasks as task_service
+from comprimemelo.compression import ArchiveFormat, UnsupportedFormat
+from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.models import Task
+from comprimemelo.statuses import TaskStatus
+from comprimemelo.web.auth import current_user_id, login_required
+from comprimemelo.web.context import db_session, services
+
+bp = Blueprint("api_tasks", __name__, url_prefix="/api")
+
+FILE_FIELD = "fileName"
+FORMAT_FIELD = "newFormat"
+LEVEL_FIELD = "level"
+ORIGINAL_MEDIA_TYPE = "application/octet-stream"
+
+
+def _iso(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def task_json(task: Task) -> dict:
+    processed = task.status == TaskStatus.PROCESSED.value
+    return {
+        "id": task.id,
+        "filename": task.filename,
+        "new_format": task.new_format,
+        "level": task.level,
+        "status": task.status,
+        "size_original": task.size_original,
+        "size_compressed": task.size_compressed,
+        "created_at": _iso(task.created_at),
+        "processed_at": _iso(task.processed_at),
+        "attempts": task.attempts,
+        "error": task.error,
+        "files": [{"filename": f.filename, "size": f.size} for f in task.files],
+        "original_url": url_for("api_tasks.download_original", task_id=task.id),
+        "compressed_url": (
+            url_for("api_tasks.download_compressed", task_id=task.id) if processed else None
+        ),
+    }
+
+
+def parse_format(raw: str | None) -> ArchiveFormat:
+    if not raw:
+        raise InvalidInput(f"missing form field {FORMAT_FIELD!r}", code="missing_field")
+    try:
+        return ArchiveFormat.parse(raw)
+    except UnsupportedFormat:
+        choices = ", ".join(f.value for f in ArchiveFormat)
+        raise InvalidInput(
+            f"unsupported format {raw[:40]!r}: choose one of {choices}", code="invalid_format"
+        ) from None
+
+
+def parse_level(raw: str | None, fmt: ArchiveFormat) -> int | None:
+    if raw in (None, ""):
+        return None
+    low, high = fmt.level_range
+    try:
+        level = int(raw)
+    except ValueError:
+        level = None
+    if level is None or not low <= level <= high:
+        raise InvalidInput(
+            f"level for {fmt.value} must be an integer from {low} to {high}", code="invalid_level"
+        )
+    return level
+
+
+@bp.post("/tasks")
+@login_required
+def create_task():
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"send multipart/form-data with the file in {FILE_FIELD!r} "
+            f"and the format in {FORMAT_FIELD!r}"
+        )
+    uploads = [
+        task_service.Upload(filename=f.filename or "file", stream=f.stream)
+        for f in request.files.getlist(FILE_FIELD)
+    ]
+    if not uploads:
+        raise InvalidInput(f"missing file field {FILE_FIELD!r}", code="missing_file")
+    if len(uploads) > 1:
+        raise InvalidInput("one file per task", code="too_many_files")
+    fmt = parse_format(request.form.get(FORMAT_FIELD))
+    level = parse_level(request.form.get(LEVEL_FIELD), fmt)
+    app = services()
+    task = task_service.create_task(
+        db_session(),
+        app.storage,
+        app.queue,
+        owner_id=current_user_id(),
+        uploads=uploads,
+        fmt=fmt,
+        level=level,
+    )
+    body = task_json(task)
+    return body, 201, {"Location": url_for("api_tasks.get_task", task_id=task.id)}
+
+
+@bp.get("/tasks")
+@login_required
+def list_tasks():
+    limit = _int_arg("max", minimum=1)
+    order = _int_arg("order", minimum=0, maximum=1)
+    found = task_service.list_tasks(
+        db_session(), current_user_id(), limit=limit, descending=order == 1
+    )
+    return [task_json(task) for task in found]
+
+
+def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidInput(f"query parameter {name!r} must be an integer {bounds}", code="invalid_query")
+    return value
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def get_task(task_id: int):
+    return task_json(task_service.get_task(db_session(), current_user_id(), task_id))
+
+
+@bp.delete("/tasks/<int:task_id>")
+@login_required
+def delete_task(task_id: int):
+    task_service.delete_task(db_session(), services().storage, current_user_id(), task_id)
+    return "", 204
+
+
+@bp.get("/tasks/<int:task_id>/original")
+@login_required
+def download_original(task_id: int):
+    task = task_service.get_task(db_session(), current_user_id(), task_id)
+    index = _int_arg("file", minimum=0) or 0
+    if index >= len(task.files):
+        raise NotFound(f"task {task_id} has no file {index}")
+    item = task.files[index]
+    return send_object(item.storage_key, item.filename, ORIGINAL_MEDIA_TYPE)
+
+
+@bp.get("/tasks/<int:task_id>/compressed")
+@login_required
+def download_compressed(task_id: int):
+    task = task_service.get_task(db_session(), current_user_id(), task_id)
+    return _send_archive(task)
+
+
+def _send_archive(task: Task) -> Response:
+    if task.status != TaskStatus.PROCESSED.value or not task.compressed_key:
+        raise Conflict(f"task {task.id} is {task.status}, not processed", code="not_processed")
+    fmt = ArchiveFormat(task.new_format)
+    return send_object(task.compressed_key, task_service.archive_filename(task), fmt.media_type)
+
+
+@bp.get("/files/<path:filename>")
+@login_required
+def download_by_name(filename: str):
+    task, kind = task_service.find_file_by_name(db_session(), current_user_id(), filename)
+    if kind == "compressed":
+        return _send_archive(task)
+    item = next(f for f in task.files if f.filename == filename)
+    return send_object(item.storage_key, item.filename, ORIGINAL_MEDIA_TYPE)
+
+
+def send_object(key: str, filename: str, media_type: str) -> Response:
+    """Redirect to a signed URL when storage offers one, else stream the bytes."""
+    storage = services().storage
+    url = storage.download_url(key, filename, media_type)
+    if url:
+        return redirect(url, code=302)
+    local_path = getattr(storage, "local_path", None)
+    source = local_path(key) if local_path else storage.open(key)
+    if local_path and not source.is_file():
+        raise NotFound("the file is no longer in storage")
+    return send_file(source, mimetype=media_type, as_attachment=True, download_name=filename)

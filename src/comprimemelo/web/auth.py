@@ -1,0 +1,73 @@
+"""Who is calling: a Bearer token (API clients) or the session cookie (browser).
+
+The cookie carries the same JWT. Because browsers send cookies on their own,
+a state-changing request authenticated by the cookie must also carry the CSRF
+token (``X-CSRF-Token`` header or ``csrf_token`` form field), an HMAC of the
+token's id that only our pages know.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+
+from flask import g, request
+
+from comprimemelo.errors import Unauthorized
+from comprimemelo.tokens import Claims
+from comprimemelo.web.context import db_session, services
+
+SESSION_COOKIE = "comprimemelo_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token_for(claims: Claims) -> str:
+    key = services().settings.secret_key.encode()
+    return hmac.new(key, f"csrf:{claims.jti}".encode(), hashlib.sha256).hexdigest()
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_claims() -> Claims:
+    """The verified claims of the caller, cached on ``g``.
+
+    :raise Unauthorized: if no valid credentials came, or the CSRF check fails.
+    """
+    if "claims" in g:
+        return g.claims
+    token = bearer_token()
+    via_cookie = False
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        via_cookie = token is not None
+    if not token:
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    claims = services().tokens.decode(token, db_session())
+    if via_cookie and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+        if not hmac.compare_digest(sent, csrf_token_for(claims)):
+            raise Unauthorized("missing or wrong CSRF token", code="csrf_failed")
+    g.claims = claims
+    return claims
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        current_claims()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_user_id() -> int:
+    return current_claims().user_id

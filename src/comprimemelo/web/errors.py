@@ -1,0 +1,77 @@
+"""The single error shape: ``{"error": {"code": ..., "message": ...}}``.
+
+Every exception that reaches Flask is translated here and nowhere else. Backend
+outages become 503 with ``Retry-After``; anything unexpected is logged with its
+stack and answered with a bare 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from comprimemelo.errors import ComprimemeloError, TooManyRequests, Unavailable
+from comprimemelo.queue import QueueError
+from comprimemelo.storage import StorageError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None):
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ComprimemeloError)
+    def _domain(error: ComprimemeloError):
+        headers = {}
+        if isinstance(error, (TooManyRequests, Unavailable)):
+            headers["Retry-After"] = str(error.retry_after)
+        return error_response(error.status, error.code, error.message, headers)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"upload too large: the limit is {limit} bytes"
+        else:
+            message = error.description or error.name
+        response = error_response(error.code or 500, _snake(error.name), message)
+        if error.code == 405 and error.response is None:
+            response.headers["Allow"] = ", ".join(error.valid_methods or [])
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_down(error: Exception):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return _unavailable("the database is unavailable; try again shortly")
+
+    @app.errorhandler(StorageError)
+    @app.errorhandler(QueueError)
+    def _backend_down(error: Exception):
+        log.warning("backend unavailable on %s %s: %s", request.method, request.path, error)
+        return _unavailable("storage is unavailable; try again shortly")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
+
+
+def _unavailable(message: str):
+    return error_response(
+        503, Unavailable.code, message, {"Retry-After": str(Unavailable.retry_after)}
+    )

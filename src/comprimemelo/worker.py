@@ -1,0 +1,325 @@
+"""The worker: receives task messages, claims tasks, compresses, stores results.
+
+Each delivery runs in its own thread (compression releases the GIL), at most
+``concurrency`` at a time. While a task runs, a heartbeat renews both the
+task's lease in the database and the message's lease in the queue; if the task
+lease is lost, the work is abandoned and its output deleted. Failed attempts
+are retried with exponential backoff up to ``max_attempts``, then the task is
+marked ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from comprimemelo import claims
+from comprimemelo.claims import ClaimOutcome
+from comprimemelo.compression import ArchiveFormat, InputFile, compress
+from comprimemelo.models import Task
+from comprimemelo.queue import Delivery, Queue, QueueError
+from comprimemelo.settings import Settings
+from comprimemelo.storage import ObjectNotFound, Storage
+from comprimemelo.tasks import archive_key, republish_stale
+
+log = logging.getLogger(__name__)
+
+RECEIVE_TIMEOUT_SECONDS = 1.0
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 60.0
+SWEEP_INTERVAL_SECONDS = 30.0
+# How long a stopping worker lets running tasks finish before releasing them,
+# and how long it then waits for the release to be recorded.
+SHUTDOWN_GRACE_SECONDS = 20.0
+RELEASE_WAIT_SECONDS = 5.0
+BACKEND_ERROR_PAUSE_SECONDS = 2.0
+
+
+class LeaseLost(Exception):
+    """Another worker took the task over; this attempt must stop."""
+
+
+class ShuttingDown(Exception):
+    """The worker is stopping and the grace period is over: give the task back."""
+
+
+def retry_delay(attempt: int) -> float:
+    return min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS)
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, ObjectNotFound):
+        return "the original file is missing from storage"
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        storage: Storage,
+        queue: Queue,
+        *,
+        on_finished: Callable[[int, str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.storage = storage
+        self.queue = queue
+        self.id = f"{uuid.uuid4().hex[:12]}"
+        self.concurrency = settings.effective_worker_concurrency
+        self._slots = threading.Semaphore(self.concurrency)
+        self._running: dict[int, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._abandon = threading.Event()
+        self._on_finished = on_finished
+        self._temp_root = Path(settings.temp_dir) if settings.temp_dir else None
+
+    # -- main loop ---------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, then finish or release running tasks."""
+        log.info("worker %s started, concurrency %d", self.id, self.concurrency)
+        next_sweep = 0.0
+        while not stop.is_set():
+            if time.monotonic() >= next_sweep:
+                self.sweep()
+                next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
+            if not self._slots.acquire(timeout=RECEIVE_TIMEOUT_SECONDS):
+                continue
+            try:
+                free = 1 + self._free_slots()
+                deliveries = self.queue.receive(free, timeout=RECEIVE_TIMEOUT_SECONDS)
+            except QueueError as error:
+                self._slots.release()
+                log.warning("cannot receive: %s", error)
+                stop.wait(BACKEND_ERROR_PAUSE_SECONDS)
+                continue
+            if not deliveries:
+                self._slots.release()
+                continue
+            for index, delivery in enumerate(deliveries):
+                if index and not self._slots.acquire(blocking=False):
+                    delivery.nack()  # pragma: no cover - more than asked for
+                    continue
+                self._start(delivery)
+        self.shutdown()
+
+    def _free_slots(self) -> int:
+        taken = 0
+        while taken < self.concurrency - 1 and self._slots.acquire(blocking=False):
+            taken += 1
+        for _ in range(taken):
+            self._slots.release()
+        return taken
+
+    def _start(self, delivery: Delivery) -> None:
+        thread = threading.Thread(
+            target=self._run_one, args=(delivery,), name=f"task-{delivery.message.task_id}", daemon=True
+        )
+        with self._lock:
+            self._running[id(thread)] = thread
+        thread.start()
+
+    def _run_one(self, delivery: Delivery) -> None:
+        try:
+            self.handle(delivery)
+        except Exception:  # pragma: no cover - handle() logs what it can
+            log.exception("unexpected error on task %s", delivery.message.task_id)
+            with contextlib.suppress(Exception):
+                delivery.nack(retry_delay(delivery.delivery_attempt))
+        finally:
+            with self._lock:
+                self._running.pop(id(threading.current_thread()), None)
+            self._slots.release()
+
+    def shutdown(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let running tasks finish for ``grace_seconds``, then release the rest
+        to the queue (their next progress check raises ``ShuttingDown``)."""
+        self._join_running(grace_seconds)
+        self._abandon.set()
+        self._join_running(RELEASE_WAIT_SECONDS)
+        self.queue.close()
+        log.info("worker %s stopped", self.id)
+
+    def _join_running(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            threads = list(self._running.values())
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def sweep(self) -> None:
+        try:
+            with self.sessions() as session:
+                count = republish_stale(
+                    session, self.queue, dt.timedelta(seconds=self.settings.republish_after_seconds)
+                )
+            if count:
+                log.info("republished %d stale tasks", count)
+        except SQLAlchemyError as error:
+            log.warning("sweep failed: %s", error)
+
+    # -- one task ----------------------------------------------------------
+
+    def handle(self, delivery: Delivery) -> None:
+        task_id = delivery.message.task_id
+        settings = self.settings
+        try:
+            with self.sessions() as session:
+                outcome = claims.claim(
+                    session,
+                    task_id,
+                    self.id,
+                    lease_seconds=settings.lease_seconds,
+                    max_attempts=settings.max_attempts,
+                )
+        except SQLAlchemyError as error:
+            log.warning("cannot claim task %s: %s", task_id, error)
+            delivery.nack(BACKEND_ERROR_PAUSE_SECONDS)
+            return
+        if outcome is not ClaimOutcome.CLAIMED:
+            log.info("task %s not claimed: %s", task_id, outcome.value)
+            delivery.ack()
+            if outcome is ClaimOutcome.EXHAUSTED:
+                self._notify(task_id, "failed")
+            return
+
+        heartbeat = _Heartbeat(self, task_id, delivery)
+        heartbeat.start()
+        key: str | None = None
+        try:
+            key, size = self._compress(task_id, heartbeat)
+        except Exception as error:
+            heartbeat.stop()
+            if key:
+                self.storage.delete(key)
+            self._attempt_failed(task_id, delivery, error)
+            return
+        heartbeat.stop()
+        with self.sessions() as session:
+            done = claims.complete(session, task_id, self.id, key=key, size=size)
+        if not done:
+            log.warning("task %s: lease lost before completion; discarding result", task_id)
+            self.storage.delete(key)
+            delivery.ack()
+            return
+        delivery.ack()
+        log.info("task %s processed (%d bytes)", task_id, size)
+        self._notify(task_id, "processed")
+
+    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> tuple[str, int]:
+        with self.sessions() as session:
+            task = session.get(Task, task_id)
+            if task is None:
+                raise LeaseLost("task deleted")
+            fmt = ArchiveFormat(task.new_format)
+            level, prefix = task.level, task.storage_prefix
+            files = [(f.storage_key, f.filename) for f in task.files]
+        with tempfile.TemporaryDirectory(prefix="comprimemelo-", dir=self._temp_root) as temp:
+            folder = Path(temp)
+            inputs = []
+            for index, (file_key, name) in enumerate(files):
+                path = folder / f"in-{index}"
+                self.storage.get_file(file_key, path)
+                heartbeat.check()
+                inputs.append(InputFile(path=path, arcname=name))
+            output = folder / f"out{fmt.extension}"
+
+            def progress(_done: int, _total: int) -> None:
+                heartbeat.check()
+
+            compress(inputs, output, fmt, level, progress=progress)
+            heartbeat.check()
+            key = archive_key(prefix, fmt)
+            size = self.storage.put_file(key, output)
+            return key, size
+
+    def _attempt_failed(self, task_id: int, delivery: Delivery, error: Exception) -> None:
+        if isinstance(error, LeaseLost):
+            log.warning("task %s abandoned: %s", task_id, error)
+            delivery.ack()
+            return
+        if isinstance(error, ShuttingDown):
+            with contextlib.suppress(SQLAlchemyError), self.sessions() as session:
+                claims.release(session, task_id, self.id, error="worker stopped; retrying")
+            delivery.nack()
+            log.info("task %s released on shutdown", task_id)
+            return
+        reason = describe(error)
+        try:
+            with self.sessions() as session:
+                task = session.get(Task, task_id)
+                attempts = task.attempts if task else self.settings.max_attempts
+                if attempts >= self.settings.max_attempts:
+                    claims.fail(session, task_id, self.id, error=reason)
+                    final = True
+                else:
+                    claims.release(session, task_id, self.id, error=reason)
+                    final = False
+        except SQLAlchemyError as db_error:
+            log.warning("task %s: cannot record failure: %s", task_id, db_error)
+            delivery.nack(BACKEND_ERROR_PAUSE_SECONDS)
+            return
+        if final:
+            log.error("task %s failed after %d attempts: %s", task_id, attempts, reason)
+            delivery.ack()
+            self._notify(task_id, "failed")
+        else:
+            log.warning("task %s attempt %d failed, will retry: %s", task_id, attempts, reason)
+            delivery.nack(retry_delay(attempts))
+
+    def _notify(self, task_id: int, status: str) -> None:
+        if self._on_finished:
+            self._on_finished(task_id, status)
+
+
+class _Heartbeat:
+    """Renews the task and message leases every third of the lease length."""
+
+    def __init__(self, worker: Worker, task_id: int, delivery: Delivery) -> None:
+        self._worker = worker
+        self._task_id = task_id
+        self._delivery = delivery
+        self._done = threading.Event()
+        self._lost = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{task_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def check(self) -> None:
+        if self._lost:
+            raise LeaseLost("the task lease was lost")
+        if self._worker._abandon.is_set():
+            raise ShuttingDown("the worker is shutting down")
+
+    def _run(self) -> None:
+        lease = self._worker.settings.lease_seconds
+        while not self._done.wait(lease / 3):
+            try:
+                with self._worker.sessions() as session:
+                    held = claims.renew(session, self._task_id, self._worker.id, lease_seconds=lease)
+                self._delivery.extend(lease)
+            except (SQLAlchemyError, QueueError) as error:
+                log.warning("task %s: lease renewal failed: %s", self._task_id, error)
+                continue
+            if not held:
+                self._lost = True
+                return
