@@ -120,9 +120,14 @@ def complete(session: Session, task_id: int, worker: str, *, key: str, size: int
     return bool(done)
 
 
-def release(session: Session, task_id: int, worker: str, *, error: str) -> bool:
-    """Give the task back after a failed attempt, so it can be retried."""
-    return _finish_attempt(session, task_id, worker, TaskStatus.UPLOADED, error)
+def release(
+    session: Session, task_id: int, worker: str, *, error: str, refund_attempt: bool = False
+) -> bool:
+    """Give the task back so it can be retried. ``refund_attempt`` is for a
+    worker that stops (scale-in, rolling update): that is not the task's fault."""
+    return _finish_attempt(
+        session, task_id, worker, TaskStatus.UPLOADED, error, refund_attempt=refund_attempt
+    )
 
 
 def fail(session: Session, task_id: int, worker: str, *, error: str) -> bool:
@@ -152,11 +157,19 @@ def fail_unfinished(session: Session, task_id: int, *, error: str) -> bool:
 
 
 def _finish_attempt(
-    session: Session, task_id: int, worker: str, status: TaskStatus, error: str
+    session: Session,
+    task_id: int,
+    worker: str,
+    status: TaskStatus,
+    error: str,
+    *,
+    refund_attempt: bool = False,
 ) -> bool:
     values = dict(
         status=status.value, error=_truncate(error), lease_owner=None, lease_expires_at=None
     )
+    if refund_attempt:
+        values["attempts"] = Task.attempts - 1
     if status.finished:
         values["processed_at"] = utcnow()
     changed = session.execute(

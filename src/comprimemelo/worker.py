@@ -254,7 +254,9 @@ class Worker:
             return
         if isinstance(error, ShuttingDown):
             with contextlib.suppress(SQLAlchemyError), self.sessions() as session:
-                claims.release(session, task_id, self.id, error="worker stopped; retrying")
+                claims.release(
+                    session, task_id, self.id, error="worker stopped", refund_attempt=True
+                )
             delivery.nack()
             log.info("task %s released on shutdown", task_id)
             return

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install the system packages the test suite talks to: a real browser, the
+# compression CLIs it compares against, PostgreSQL 15, Java for Google's
+# Pub/Sub emulator, and the static checkers for the infrastructure code.
+# Idempotent; needs root (or sudo). Debian 12.
+set -euo pipefail
+
+readonly PACKAGES=(
+  chromium                      # browser tests (driven by playwright)
+  postgresql-15                 # throwaway test clusters (initdb, pg_ctl)
+  openjdk-17-jre-headless       # Pub/Sub emulator
+  pigz pbzip2 zstd xz-utils 7zip zip unzip
+  shellcheck packer
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing_packages() {
+  local package
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || printf '%s\n' "$package"
+  done
+}
+
+main() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if [ "${#missing[@]}" -eq 0 ]; then
+    echo "system packages: all present"
+    return 0
+  fi
+  echo "system packages: installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+main "$@"

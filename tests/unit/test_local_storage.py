@@ -1,0 +1,60 @@
+"""LocalStorage: atomic, streaming, confined to its root."""
+
+import io
+
+import pytest
+
+from comprimemelo.storage import ObjectNotFound, StorageError, open_storage
+from comprimemelo.storage.local import LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return open_storage((tmp_path / "files").as_uri())
+
+
+def test_put_and_get_round_trip(storage, tmp_path):
+    assert storage.put_stream("tasks/a/original/0", io.BytesIO(b"hello")) == 5
+    assert storage.exists("tasks/a/original/0")
+    target = tmp_path / "out"
+    storage.get_file("tasks/a/original/0", target)
+    assert target.read_bytes() == b"hello"
+    with storage.open("tasks/a/original/0") as handle:
+        assert handle.read() == b"hello"
+
+
+def test_a_failed_write_leaves_no_object_and_no_temp_file(storage):
+    class Broken(io.RawIOBase):
+        def readinto(self, buffer):
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(StorageError):
+        storage.put_stream("tasks/a/original/0", Broken())
+    assert not storage.exists("tasks/a/original/0")
+    assert not [p for p in storage.root.rglob("*") if p.is_file()]
+
+
+def test_missing_objects_raise_not_found(storage, tmp_path):
+    with pytest.raises(ObjectNotFound):
+        storage.open("tasks/nope")
+    with pytest.raises(ObjectNotFound):
+        storage.get_file("tasks/nope", tmp_path / "x")
+
+
+def test_delete_is_idempotent_and_prunes_empty_folders(storage):
+    storage.put_stream("tasks/a/original/0", io.BytesIO(b"x"))
+    storage.delete("tasks/a/original/0")
+    storage.delete("tasks/a/original/0")
+    assert not (storage.root / "tasks").exists()
+    assert storage.root.exists()
+
+
+@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "tasks/../../x", ".incoming/x"])
+def test_keys_cannot_escape_the_root(storage, key):
+    with pytest.raises(ValueError):
+        storage.put_stream(key, io.BytesIO(b"x"))
+
+
+def test_no_download_url_so_the_app_streams(storage):
+    assert storage.download_url("k", "a.txt", "text/plain") is None
+    assert isinstance(storage, LocalStorage)
