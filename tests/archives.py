@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import tarfile
+import tempfile
 import zipfile
+from pathlib import Path
 
 import py7zr
 import zstandard
@@ -17,8 +19,10 @@ def read_members(data: bytes, fmt: str) -> dict[str, bytes]:
             assert archive.testzip() is None
             return {name: archive.read(name) for name in archive.namelist()}
     if fmt == "7z":
-        with py7zr.SevenZipFile(io.BytesIO(data)) as archive:
-            return {name: buffer.read() for name, buffer in archive.readall().items()}
+        with tempfile.TemporaryDirectory() as folder, py7zr.SevenZipFile(io.BytesIO(data)) as archive:
+            archive.extractall(path=folder)
+            root = Path(folder)
+            return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     if fmt == "tar.zst":
         data = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read()
         mode = "r:"

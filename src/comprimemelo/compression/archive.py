@@ -1,0 +1,222 @@
+"""``compress``: files in, one archive out, streamed and written atomically.
+
+Memory stays flat whatever the input size: every format is written through a
+streaming encoder fed in fixed-size chunks. The archive appears under its name
+only when complete (temp file in the same folder, fsync, ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import lzma
+import os
+import tarfile
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import py7zr
+import zstandard
+
+from comprimemelo.compression.errors import CompressionError, InvalidLevel
+from comprimemelo.compression.formats import ArchiveFormat
+from comprimemelo.compression.parallel import ParallelGzipWriter
+
+CHUNK_BYTES = 1024 * 1024
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path  # a file on disk
+    arcname: str  # its name inside the archive, chosen (and sanitised) by the caller
+
+
+@dataclass(frozen=True)
+class CompressionResult:
+    format: ArchiveFormat
+    level: int
+    input_bytes: int
+    output_bytes: int
+    seconds: float
+    files: int
+
+    @property
+    def ratio(self) -> float:
+        """Archive size over input size (smaller is better); 0 for empty input."""
+        return self.output_bytes / self.input_bytes if self.input_bytes else 0.0
+
+
+def compress(
+    inputs: Sequence[InputFile],
+    output: Path,
+    fmt: ArchiveFormat,
+    level: int | None = None,
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> CompressionResult:
+    """Write ``inputs`` into one archive of format ``fmt`` at ``output``.
+
+    :raise InvalidLevel: if ``level`` is outside ``fmt.level_range``.
+    :raise CompressionError: if an input cannot be read or the output written;
+        any exception (including one raised by ``progress``) leaves no file behind.
+    """
+    fmt = ArchiveFormat(fmt)
+    level = fmt.default_level if level is None else level
+    low, high = fmt.level_range
+    if not low <= level <= high:
+        raise InvalidLevel(f"level for {fmt.value} must be from {low} to {high}, not {level}")
+    threads = max(1, threads or os.cpu_count() or 1)
+    output = Path(output)
+    started = time.perf_counter()
+    try:
+        sizes = [Path(item.path).stat().st_size for item in inputs]
+    except OSError as error:
+        raise CompressionError(f"cannot read input: {error}") from error
+    tracker = _Tracker(sum(sizes), progress)
+    fd, temp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            _WRITERS[fmt](inputs, sink, level, threads, tracker)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(temp_name, output)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise CompressionError(f"cannot write {output.name}: {error}") from error
+        raise
+    return CompressionResult(
+        format=fmt,
+        level=level,
+        input_bytes=tracker.total,
+        output_bytes=output.stat().st_size,
+        seconds=time.perf_counter() - started,
+        files=len(inputs),
+    )
+
+
+class _Tracker:
+    def __init__(self, total: int, callback: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self._callback = callback
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self._callback:
+            self._callback(self.done, self.total)
+
+
+def _chunks(path: Path, tracker: _Tracker) -> Iterator[bytes]:
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            yield chunk
+            tracker.advance(len(chunk))
+
+
+class _ProgressReader:
+    """A read-only file that reports progress: what ``tarfile`` copies from."""
+
+    def __init__(self, source: BinaryIO, tracker: _Tracker) -> None:
+        self._source = source
+        self._tracker = tracker
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self._tracker.advance(len(data))
+        return data
+
+
+# -- tar family ---------------------------------------------------------------
+
+
+def _tar_info(item: InputFile) -> tarfile.TarInfo:
+    stat = Path(item.path).stat()
+    info = tarfile.TarInfo(item.arcname)
+    info.size = stat.st_size
+    info.mtime = int(stat.st_mtime)
+    info.mode = FILE_MODE
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _write_tar(inputs: Sequence[InputFile], stream: BinaryIO, tracker: _Tracker) -> None:
+    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+        for item in inputs:
+            with open(item.path, "rb") as source:
+                archive.addfile(_tar_info(item), _ProgressReader(source, tracker))
+
+
+def _tar_gz(inputs, sink, level, threads, tracker) -> None:
+    with ParallelGzipWriter(sink, level=level, threads=threads) as stream:
+        _write_tar(inputs, stream, tracker)
+
+
+def _tar_bz2(inputs, sink, level, threads, tracker) -> None:
+    with bz2.BZ2File(sink, "wb", compresslevel=level) as stream:
+        _write_tar(inputs, stream, tracker)
+
+
+def _tar_xz(inputs, sink, level, threads, tracker) -> None:
+    with lzma.LZMAFile(sink, "wb", format=lzma.FORMAT_XZ, preset=level) as stream:
+        _write_tar(inputs, stream, tracker)
+
+
+def _tar_zst(inputs, sink, level, threads, tracker) -> None:
+    params = zstandard.ZstdCompressionParameters.from_level(
+        level, threads=threads if threads > 1 else 0, write_checksum=True
+    )
+    compressor = zstandard.ZstdCompressor(compression_params=params)
+    with compressor.stream_writer(sink, closefd=False) as stream:
+        _write_tar(inputs, stream, tracker)
+
+
+# -- zip and 7z ---------------------------------------------------------------
+
+
+def _zip(inputs, sink, level, threads, tracker) -> None:
+    method = zipfile.ZIP_DEFLATED if level > 0 else zipfile.ZIP_STORED
+    with zipfile.ZipFile(sink, "w", compression=method, compresslevel=level or None, allowZip64=True) as archive:
+        for item in inputs:
+            stat = Path(item.path).stat()
+            info = zipfile.ZipInfo(item.arcname, date_time=_zip_time(stat.st_mtime))
+            info.compress_type = method
+            info.external_attr = (0o100000 | FILE_MODE) << 16
+            info.file_size = stat.st_size
+            with archive.open(info, "w", force_zip64=stat.st_size >= zipfile.ZIP64_LIMIT) as entry:
+                for chunk in _chunks(item.path, tracker):
+                    entry.write(chunk)
+
+
+def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
+    return max(time.localtime(mtime)[:6], ZIP_EPOCH)
+
+
+def _seven_z(inputs, sink, level, threads, tracker) -> None:
+    filters = [{"id": py7zr.FILTER_LZMA2, "preset": level}]
+    with py7zr.SevenZipFile(sink, "w", filters=filters) as archive:
+        for item in inputs:
+            archive.write(item.path, item.arcname)
+            tracker.advance(Path(item.path).stat().st_size)
+
+
+_WRITERS = {
+    ArchiveFormat.ZIP: _zip,
+    ArchiveFormat.SEVEN_Z: _seven_z,
+    ArchiveFormat.TAR_GZ: _tar_gz,
+    ArchiveFormat.TAR_BZ2: _tar_bz2,
+    ArchiveFormat.TAR_XZ: _tar_xz,
+    ArchiveFormat.TAR_ZST: _tar_zst,
+}

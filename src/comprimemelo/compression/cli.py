@@ -1,0 +1,66 @@
+"""``comprimemelo compress INPUT --format FMT [--level N] [-o OUTPUT]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from comprimemelo.compression.archive import InputFile, compress
+from comprimemelo.compression.errors import CompressionError
+from comprimemelo.compression.formats import ArchiveFormat
+from comprimemelo.compression.names import sanitize_arcname
+
+MIB = 1024 * 1024
+
+
+def add_compress_parser(subparsers) -> argparse.ArgumentParser:
+    formats = ", ".join(fmt.value for fmt in ArchiveFormat)
+    parser = subparsers.add_parser(
+        "compress",
+        help="compress one file locally",
+        description=f"Compress INPUT into an archive. Formats: {formats}.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="the file to compress")
+    parser.add_argument("--format", "-f", required=True, dest="fmt", metavar="FMT", help=formats)
+    parser.add_argument("--level", "-l", type=int, help="compression level (default: the format's)")
+    parser.add_argument("--output", "-o", type=Path, help="archive path (default: INPUT + extension)")
+    parser.add_argument("--threads", type=int, help="cores to use (default: all)")
+    parser.set_defaults(run=run_compress)
+    return parser
+
+
+def run_compress(args: argparse.Namespace) -> int:
+    try:
+        fmt = ArchiveFormat.parse(args.fmt)
+    except CompressionError as error:
+        print(f"comprimemelo compress: {error}", file=sys.stderr)
+        return 2
+    if not args.input.is_file():
+        print(f"comprimemelo compress: no such file: {args.input}", file=sys.stderr)
+        return 2
+    output = args.output or args.input.with_name(args.input.name + fmt.extension)
+    try:
+        result = compress(
+            [InputFile(args.input, sanitize_arcname(args.input.name))],
+            output,
+            fmt,
+            args.level,
+            threads=args.threads,
+        )
+    except CompressionError as error:
+        print(f"comprimemelo compress: {error}", file=sys.stderr)
+        return 2
+    speed = result.input_bytes / MIB / result.seconds if result.seconds else 0.0
+    print(
+        f"{output}: {result.input_bytes} -> {result.output_bytes} bytes "
+        f"({result.ratio:.1%}), level {result.level}, {result.seconds:.2f}s, {speed:.1f} MB/s"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="comprimemelo")
+    add_compress_parser(parser.add_subparsers())
+    args = parser.parse_args(["compress", *(sys.argv[1:] if argv is None else argv)])
+    return args.run(args)
