@@ -79,8 +79,8 @@ def wait_until_healthy(base_url: str, process: Process) -> None:
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             raise RuntimeError(f"process exited early:\n{process.output()}")
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{base_url}/healthz", timeout=5).status_code == 200:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"not healthy after {STARTUP_TIMEOUT_SECONDS}s:\n{process.output()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 
 import sqlalchemy as sa
@@ -73,19 +74,14 @@ class LocalQueue:
             self._wakeup.notify_all()
 
     def receive(self, max_messages: int, timeout: float) -> list[LocalDelivery]:
-        deadline = threading.Event()
-        timer = threading.Timer(timeout, deadline.set)
-        timer.daemon = True
-        timer.start()
-        try:
-            while True:
-                deliveries = self._lease_available(max_messages)
-                if deliveries or deadline.is_set():
-                    return deliveries
-                with self._wakeup:
-                    self._wakeup.wait(POLL_INTERVAL_SECONDS)
-        finally:
-            timer.cancel()
+        deadline = time.monotonic() + timeout
+        while True:
+            deliveries = self._lease_available(max_messages)
+            remaining = deadline - time.monotonic()
+            if deliveries or remaining <= 0:
+                return deliveries
+            with self._wakeup:
+                self._wakeup.wait(min(POLL_INTERVAL_SECONDS, remaining))
 
     def _lease_available(self, max_messages: int) -> list[LocalDelivery]:
         """Lease up to ``max_messages`` visible rows with one conditional update each:

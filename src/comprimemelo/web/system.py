@@ -11,6 +11,7 @@ from comprimemelo.web.context import services
 from comprimemelo.web.openapi import openapi_document
 
 bp = Blueprint("system", __name__)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 log = logging.getLogger(__name__)
 
 DOCS_PAGE = """<!doctype html>
@@ -62,6 +63,8 @@ def docs():
     sections = []
     for path, operations in openapi_document()["paths"].items():
         for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
             codes = ", ".join(sorted(operation["responses"]))
             sections.append(
                 f"<h2><span class=m>{method}</span> <code>{escape(path)}</code></h2>"

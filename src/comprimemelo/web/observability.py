@@ -1,0 +1,56 @@
+"""Per-request plumbing: a request id, one access-log line, security headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+access_log = logging.getLogger("comprimemelo.access")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# A client-sent id is kept only if it is short and harmless in a log line.
+CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+HSTS = "max-age=31536000; includeSubDomains"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = sent if CLIENT_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        headers = response.headers
+        headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "application/json":
+            headers.setdefault("Content-Security-Policy", API_CSP)
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.path not in QUIET_PATHS:
+            duration_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+            access_log.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "request_id": g.get("request_id"),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
+        return response
