@@ -20,7 +20,7 @@ from comprimemelo.compression import (
     sanitize_arcname,
     unique_arcnames,
 )
-from comprimemelo.compression.parallel import BLOCK_BYTES
+from comprimemelo.compression.parallel import XZ_BLOCK_BYTES
 from tests.archives import read_members
 
 FORMATS = list(ArchiveFormat)
@@ -73,9 +73,10 @@ def test_multi_block_archives_pass_the_system_cli(tmp_path, fmt):
         if os.environ.get("CI"):
             pytest.fail(f"{tester[0]} is required in CI")
         pytest.skip(f"{tester[0]} not installed")
-    data = os.urandom(BLOCK_BYTES // 2) + b"compressible " * (BLOCK_BYTES // 4)
+    data = os.urandom(XZ_BLOCK_BYTES[0]) + b"compressible " * (XZ_BLOCK_BYTES[0] // 8)
     output = tmp_path / f"big{fmt.extension}"
-    compress([InputFile(write(tmp_path, "big", data), "big.bin")], output, fmt, threads=2)
+    level = fmt.level_range[0] if fmt is ArchiveFormat.TAR_XZ else None  # xz's smallest blocks
+    compress([InputFile(write(tmp_path, "big", data), "big.bin")], output, fmt, level, threads=2)
     result = subprocess.run([*tester, str(output)], capture_output=True)
     assert result.returncode == 0, result.stderr
     assert read_members(output.read_bytes(), fmt.value) == {"big.bin": data}

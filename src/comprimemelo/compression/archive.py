@@ -7,9 +7,7 @@ only when complete (temp file in the same folder, fsync, ``os.replace``).
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import lzma
 import os
 import tarfile
 import tempfile
@@ -25,7 +23,11 @@ import zstandard
 
 from comprimemelo.compression.errors import CompressionError, InvalidLevel
 from comprimemelo.compression.formats import ArchiveFormat
-from comprimemelo.compression.parallel import ParallelGzipWriter
+from comprimemelo.compression.parallel import (
+    ParallelBzip2Writer,
+    ParallelGzipWriter,
+    ParallelXzWriter,
+)
 
 CHUNK_BYTES = 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -165,12 +167,12 @@ def _tar_gz(inputs, sink, level, threads, tracker) -> None:
 
 
 def _tar_bz2(inputs, sink, level, threads, tracker) -> None:
-    with bz2.BZ2File(sink, "wb", compresslevel=level) as stream:
+    with ParallelBzip2Writer(sink, level=level, threads=threads) as stream:
         _write_tar(inputs, stream, tracker)
 
 
 def _tar_xz(inputs, sink, level, threads, tracker) -> None:
-    with lzma.LZMAFile(sink, "wb", format=lzma.FORMAT_XZ, preset=level) as stream:
+    with ParallelXzWriter(sink, level=level, threads=threads) as stream:
         _write_tar(inputs, stream, tracker)
 
 

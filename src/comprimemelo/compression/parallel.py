@@ -1,22 +1,36 @@
-"""Gzip on several cores, the way pigz does it, with output any gunzip reads.
+"""Block-parallel gzip, bzip2 and xz, with output every standard reader accepts.
 
-The input is cut into blocks; each block is deflated on its own thread (zlib
-releases the GIL), primed with the previous 32 KiB as a preset dictionary so
-the ratio stays within a fraction of a percent of a single stream, and ended
-with a sync flush so the pieces concatenate into one valid deflate stream. The
-CRC is computed in order on the calling thread. At most ``2 * threads`` blocks
-are in flight, so memory stays flat.
+The input is cut into blocks that are compressed on their own threads (zlib,
+bz2 and lzma release the GIL) and written in order, the way pigz, pbzip2 and
+``xz -T`` do it:
+
+- gzip: one member; each block is raw deflate primed with the previous 32 KiB
+  as a preset dictionary (so the ratio stays within a fraction of a percent of
+  a single stream) and ended with a sync flush, so the pieces concatenate into
+  one valid deflate stream. The CRC is computed in order on the calling thread.
+- bzip2 and xz: each block is a complete stream; concatenated streams are valid
+  files for ``bzip2``/``xz`` and for Python's ``bz2``/``lzma``.
+
+At most ``2 * threads`` blocks are in flight, so memory stays flat.
 """
 
 from __future__ import annotations
 
+import bz2
 import collections
+import lzma
 import struct
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-BLOCK_BYTES = 1024 * 1024
+MIB = 1024 * 1024
+GZIP_BLOCK_BYTES = 1 * MIB
+# pbzip2's block: bzip2's own 900 kB block at level 9.
+BZIP2_BLOCK_BYTES = 900 * 1000
+# xz -T's default block is three times the dictionary of the preset.
+XZ_BLOCK_BYTES = {0: 3 * MIB, 1: 3 * MIB, 2: 6 * MIB, 3: 12 * MIB, 4: 12 * MIB,
+                  5: 24 * MIB, 6: 24 * MIB, 7: 48 * MIB, 8: 96 * MIB, 9: 192 * MIB}
 WINDOW_BYTES = 32 * 1024
 RAW_DEFLATE = -15
 # ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown): reproducible output.
@@ -31,67 +45,70 @@ def _deflate_block(block: bytes, dictionary: bytes, level: int, last: bool) -> b
     return compressor.compress(block) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-class ParallelGzipWriter:
-    """A write-only binary stream producing one gzip member on ``sink``."""
+class _BlockWriter:
+    """A write-only binary stream that compresses fixed-size blocks in threads."""
 
-    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
+    block_bytes = MIB
+
+    def __init__(self, sink: BinaryIO, *, level: int, threads: int) -> None:
         self._sink = sink
         self._level = level
         self._threads = max(1, threads)
-        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="deflate")
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="compress")
         self._pending: collections.deque[Future[bytes]] = collections.deque()
         self._buffer = bytearray()
-        self._dictionary = b""
-        self._crc = 0
-        self._size = 0
+        self._blocks = 0
         self._closed = False
-        sink.write(GZIP_HEADER)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        while len(self._buffer) >= BLOCK_BYTES:
-            block = bytes(self._buffer[:BLOCK_BYTES])
-            del self._buffer[:BLOCK_BYTES]
+        while len(self._buffer) >= self.block_bytes:
+            block = bytes(self._buffer[: self.block_bytes])
+            del self._buffer[: self.block_bytes]
             self._submit(block, last=False)
         return len(data)
 
     def _submit(self, block: bytes, *, last: bool) -> None:
-        self._crc = zlib.crc32(block, self._crc)
-        self._size += len(block)
-        self._pending.append(
-            self._pool.submit(_deflate_block, block, self._dictionary, self._level, last)
-        )
-        if len(block) >= WINDOW_BYTES:
-            self._dictionary = block[-WINDOW_BYTES:]
-        else:
-            self._dictionary = (self._dictionary + block)[-WINDOW_BYTES:]
+        self._pending.append(self._pool.submit(*self._job(block, last)))
+        self._blocks += 1
         while len(self._pending) > 2 * self._threads:
             self._sink.write(self._pending.popleft().result())
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Submit what is left in the buffer (always one block for an empty input)."""
+        if self._buffer or not self._blocks:
+            self._submit(bytes(self._buffer), last=True)
+            self._buffer.clear()
+
+    def _trailer(self) -> bytes:
+        return b""
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
-            self._submit(bytes(self._buffer), last=True)
-            self._buffer.clear()
+            self._finish()
             while self._pending:
                 self._sink.write(self._pending.popleft().result())
-            self._sink.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
+            self._sink.write(self._trailer())
         finally:
             self._pool.shutdown(wait=True)
 
     def abort(self) -> None:
-        """Stop without writing the trailer (the caller discards the output)."""
+        """Stop without finishing the stream (the caller discards the output)."""
         self._closed = True
         for future in self._pending:
             future.cancel()
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> ParallelGzipWriter:
+    def __enter__(self):
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
@@ -99,3 +116,52 @@ class ParallelGzipWriter:
             self.close()
         else:
             self.abort()
+
+
+class ParallelGzipWriter(_BlockWriter):
+    block_bytes = GZIP_BLOCK_BYTES
+
+    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
+        super().__init__(sink, level=level, threads=threads)
+        self._dictionary = b""
+        self._crc = 0
+        self._size = 0
+        sink.write(GZIP_HEADER)
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        self._crc = zlib.crc32(block, self._crc)
+        self._size += len(block)
+        dictionary = self._dictionary
+        if len(block) >= WINDOW_BYTES:
+            self._dictionary = block[-WINDOW_BYTES:]
+        else:
+            self._dictionary = (self._dictionary + block)[-WINDOW_BYTES:]
+        return _deflate_block, block, dictionary, self._level, last
+
+    def _finish(self) -> None:
+        # The deflate stream must end with a final block, even an empty one.
+        self._submit(bytes(self._buffer), last=True)
+        self._buffer.clear()
+
+    def _trailer(self) -> bytes:
+        return struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
+
+
+class ParallelBzip2Writer(_BlockWriter):
+    block_bytes = BZIP2_BLOCK_BYTES
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        return bz2.compress, block, self._level
+
+
+class ParallelXzWriter(_BlockWriter):
+    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
+        super().__init__(sink, level=level, threads=threads)
+        self.block_bytes = XZ_BLOCK_BYTES[level]
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        return _xz_block, block, self._level
+
+
+def _xz_block(block: bytes, level: int) -> bytes:
+    return lzma.compress(block, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=level)
