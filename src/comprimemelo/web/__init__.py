@@ -31,12 +31,17 @@ def create_app(
     )
     app.extensions["comprimemelo"] = services
 
-    from comprimemelo.web import api_auth, api_tasks, errors, system
+    from comprimemelo.web import api_auth, api_tasks, errors, observability, system
 
     errors.init_app(app)
+    observability.init_app(app)
     app.register_blueprint(system.bp)
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_tasks.bp)
+
+    from comprimemelo.web import ui
+
+    app.register_blueprint(ui.bp)
 
     @app.teardown_appcontext
     def _close_session(_error=None):

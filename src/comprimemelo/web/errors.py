@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, jsonify, request
+from flask import Flask, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -22,7 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None):
-    response = jsonify(error={"code": code, "message": message})
+    """The JSON error shape for API paths; the web UI's HTML page for the others."""
+    from comprimemelo.web import ui
+
+    if has_request_context() and not ui.is_api_path(request.path):
+        try:
+            response = ui.render_error_page(status, code, message)
+        except Exception:  # the page itself failed: fall back to the JSON shape
+            log.exception("could not render the error page for %s", request.path)
+            response = jsonify(error={"code": code, "message": message})
+    else:
+        response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

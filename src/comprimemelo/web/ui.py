@@ -1,0 +1,370 @@
+"""The web UI: sign-up, log-in and log-out forms, and the dashboard.
+
+Pages are server-rendered; ``static/dashboard.js`` then talks to the REST API
+with the session cookie (uploads, live status, deletion). Security rules:
+
+* The session cookie ``comprimemelo_session`` holds the same JWT the API
+  issues: HttpOnly, SameSite=Lax, Secure on HTTPS, living as long as the token.
+* Forms posted with a session carry ``csrf_token_for(claims)``. The log-in and
+  sign-up forms, which have no session yet, use a signed double-submit token:
+  a random nonce in the ``comprimemelo_form_csrf`` cookie, and in the form the
+  nonce signed with the secret key, so a cross-site form (login CSRF) fails.
+* Every page gets a strict Content-Security-Policy: all assets come from
+  ``web/static``, no inline script or style, no framing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from comprimemelo import tasks as task_service
+from comprimemelo import users
+from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
+from comprimemelo.models import User
+from comprimemelo.tokens import Claims
+from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
+from comprimemelo.web.context import db_session, services
+
+bp = Blueprint("ui", __name__)
+
+FORM_CSRF_COOKIE = "comprimemelo_form_csrf"
+FORM_CSRF_SALT = "comprimemelo.form-csrf"
+FORM_CSRF_MAX_AGE_SECONDS = 4 * 3600
+FORM_CSRF_NONCE_BYTES = 24
+MAX_NONCE_LENGTH = 64
+DASHBOARD_TASK_LIMIT = 200
+POLL_INTERVAL_MS = 1000
+# Paths answered in JSON, errors included; every other path is a page.
+API_PATH_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Which form field a domain error code belongs next to.
+SIGNUP_ERROR_FIELDS = {
+    "invalid_username": "username",
+    "username_taken": "username",
+    "invalid_email": "email",
+    "email_taken": "email",
+    "weak_password": "password1",
+    "password_mismatch": "password2",
+}
+FORM_EXPIRED = "This form has expired or did not come from this site. Please try again."
+
+ERROR_TITLES = {
+    400: "That request did not work",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    413: "That file is too large",
+    429: "Slow down a little",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+ERROR_HINTS = {
+    403: "The form did not carry its security token. Go back, reload the page and try again.",
+    404: "The page you asked for does not exist, or it has moved.",
+    500: "An unexpected error happened on our side. It has been logged; please try again.",
+    503: "A service we depend on is not answering. Please try again in a few seconds.",
+}
+
+
+# --- session and CSRF helpers ------------------------------------------------
+
+
+def session_claims() -> Claims | None:
+    """The claims of a valid session cookie, or ``None`` (missing, expired, revoked)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return services().tokens.decode(token, db_session())
+    except Unauthorized:
+        return None
+
+
+def _form_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(services().settings.secret_key, salt=FORM_CSRF_SALT)
+
+
+def _form_nonce() -> str:
+    """This browser's nonce: from its cookie, or a new one set after the request."""
+    if "form_nonce" not in g:
+        nonce = request.cookies.get(FORM_CSRF_COOKIE, "")
+        if not nonce or len(nonce) > MAX_NONCE_LENGTH:
+            nonce = secrets.token_urlsafe(FORM_CSRF_NONCE_BYTES)
+        g.form_nonce = nonce
+    return g.form_nonce
+
+
+def form_csrf_token() -> str:
+    """The token for the log-in and sign-up forms (no session yet)."""
+    return _form_serializer().dumps(_form_nonce())
+
+
+def form_csrf_valid() -> bool:
+    """Whether the posted form's token is ours, recent, and matches the cookie."""
+    cookie = request.cookies.get(FORM_CSRF_COOKIE, "")
+    sent = request.form.get(CSRF_FIELD, "")
+    if not cookie or not sent:
+        return False
+    try:
+        nonce = _form_serializer().loads(sent, max_age=FORM_CSRF_MAX_AGE_SECONDS)
+    except BadData:
+        return False
+    return isinstance(nonce, str) and hmac.compare_digest(nonce, cookie)
+
+
+def _set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+        path="/",
+    )
+
+
+def _logged_in_response(user_id: int) -> Response:
+    tokens = services().tokens
+    response = redirect(url_for("ui.dashboard"), code=303)
+    _set_cookie(response, SESSION_COOKIE, tokens.issue(user_id), tokens.ttl_seconds)
+    return response
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATH_PREFIXES)
+
+
+@bp.after_app_request
+def _security_headers(response: Response) -> Response:
+    if not is_api_path(request.path):  # API responses get theirs from ``observability``
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    nonce = g.get("form_nonce")
+    if nonce and request.cookies.get(FORM_CSRF_COOKIE) != nonce:
+        _set_cookie(response, FORM_CSRF_COOKIE, nonce, None)
+    return response
+
+
+# --- template helpers ----------------------------------------------------------
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int | None) -> str:
+    """``1536`` -> ``"1.5 KB"`` (powers of 1000, as file managers show)."""
+    if size is None:
+        return "—"
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+@bp.app_template_filter("saving")
+def saving(task: dict) -> str:
+    """How much smaller the archive is: ``"−63%"``; ``""`` until it exists."""
+    original, compressed = task.get("size_original"), task.get("size_compressed")
+    if compressed is None or not original:
+        return ""
+    change = round((compressed - original) * 100 / original)
+    return f"−{-change}%" if change < 0 else f"+{change}%"
+
+
+@bp.app_template_filter("reltime")
+def reltime(iso: str | None, now: dt.datetime | None = None) -> str:
+    """``"2024-05-01T10:00:00Z"`` -> ``"5 minutes ago"`` (same wording as the JS)."""
+    if not iso:
+        return ""
+    when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    seconds = ((now or dt.datetime.now(dt.timezone.utc)) - when).total_seconds()
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "1 minute ago"
+
+
+def _formats() -> list[dict]:
+    from comprimemelo.compression import ArchiveFormat
+
+    return [
+        {"value": fmt.value, "low": fmt.level_range[0], "high": fmt.level_range[1]}
+        for fmt in ArchiveFormat
+    ]
+
+
+# --- pages ---------------------------------------------------------------------
+
+
+@bp.get("/")
+def dashboard():
+    """The signed-in user's tasks and the upload form; others go to log in."""
+    claims = session_claims()
+    user = db_session().get(User, claims.user_id) if claims else None
+    if user is None:
+        response = redirect(url_for("ui.login"))
+        if request.cookies.get(SESSION_COOKIE):
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    from comprimemelo.web.api_tasks import task_json
+
+    found = task_service.list_tasks(
+        db_session(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
+    )
+    html = render_template(
+        "dashboard.html",
+        user=user,
+        tasks=[task_json(task) for task in found],
+        csrf_token=csrf_token_for(claims),
+        formats=_formats(),
+        max_upload_bytes=services().settings.max_upload_bytes,
+        task_limit=DASHBOARD_TASK_LIMIT,
+        poll_interval_ms=POLL_INTERVAL_MS,
+    )
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with a username or an e-mail address."""
+    if request.method == "GET":
+        if session_claims() is not None:
+            return redirect(url_for("ui.dashboard"))
+        return _login_page({}, {}, notice=request.args.get("notice"))
+    values = {"username": request.form.get("username", "").strip()}
+    if not form_csrf_valid():
+        return _login_page(values, {"form": FORM_EXPIRED}, status=400)
+    password = request.form.get("password", "")
+    errors = {}
+    if not values["username"]:
+        errors["username"] = "Enter your username or e-mail address."
+    if not password:
+        errors["password"] = "Enter your password."
+    if errors:
+        return _login_page(values, errors, status=400)
+    try:
+        user = users.authenticate(db_session(), services().passwords, values["username"], password)
+    except Unauthorized as error:
+        return _login_page(values, {"password": _sentence(error.message)}, status=401)
+    return _logged_in_response(user.id)
+
+
+def _login_page(values: dict, errors: dict, *, status: int = 200, notice: str | None = None):
+    html = render_template(
+        "login.html", values=values, errors=errors, notice=notice, csrf_token=form_csrf_token()
+    )
+    return html, status
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    """Create an account (same rules as the API), then start a session."""
+    if request.method == "GET":
+        return _signup_page({}, {})
+    fields = ("username", "email", "password1", "password2")
+    form = {name: request.form.get(name, "") for name in fields}
+    form["username"], form["email"] = form["username"].strip(), form["email"].strip()
+    values = {"username": form["username"], "email": form["email"]}
+    if not form_csrf_valid():
+        return _signup_page(values, {"form": FORM_EXPIRED}, status=400)
+    try:
+        user = users.signup(db_session(), services().passwords, **form)
+    except (InvalidInput, Conflict) as error:
+        field = SIGNUP_ERROR_FIELDS.get(error.code, "form")
+        return _signup_page(values, {field: _sentence(error.message)}, status=error.status)
+    return _logged_in_response(user.id)
+
+
+def _signup_page(values: dict, errors: dict, *, status: int = 200):
+    html = render_template(
+        "signup.html",
+        values=values,
+        errors=errors,
+        csrf_token=form_csrf_token(),
+        min_password_length=services().settings.min_password_length,
+    )
+    return html, status
+
+
+@bp.post("/logout")
+def logout():
+    """Revoke the session's token and drop the cookie.
+
+    :raise 403: if the form's CSRF token is missing or wrong.
+    """
+    claims = session_claims()
+    if claims is not None:
+        sent = request.form.get(CSRF_FIELD, "")
+        if not hmac.compare_digest(sent, csrf_token_for(claims)):
+            abort(403, "missing or wrong CSRF token")
+        services().tokens.revoke(claims, db_session())
+    response = redirect(url_for("ui.login", notice="logged_out"), code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
+    return response
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def render_error_page(status: int, code: str, message: str) -> Response:
+    """The HTML error page for non-API paths (``web.errors`` decides which)."""
+    claims = None
+    if status not in (500, 503):  # the database may be the problem: do not touch it
+        try:
+            claims = session_claims()
+        except Exception:  # an error page must render whatever state we are in
+            claims = None
+    html = render_template(
+        "error.html",
+        status=status,
+        code=code,
+        title=ERROR_TITLES.get(status, "Something went wrong"),
+        message=ERROR_HINTS.get(status) or _sentence(message),
+        logged_in=claims is not None,
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
