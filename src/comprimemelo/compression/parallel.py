@@ -4,7 +4,7 @@ The input is cut into blocks that are compressed on their own threads (zlib,
 bz2 and lzma release the GIL) and written in order, the way pigz, pbzip2 and
 ``xz -T`` do it:
 
-- gzip: one member; each block is raw deflate primed with the previous 32 KiB
+- gzip: one member; each block (deflated by zlib-ng) is raw deflate primed with the previous 32 KiB
   as a preset dictionary (so the ratio stays within a fraction of a percent of
   a single stream) and ended with a sync flush, so the pieces concatenate into
   one valid deflate stream. The CRC is computed in order on the calling thread.
@@ -20,9 +20,11 @@ import bz2
 import collections
 import lzma
 import struct
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
+
+# zlib-ng: the same deflate format as zlib, about twice as fast at the same level.
+from zlib_ng import zlib_ng as zlib
 
 MIB = 1024 * 1024
 GZIP_BLOCK_BYTES = 1 * MIB
