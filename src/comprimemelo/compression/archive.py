@@ -25,6 +25,7 @@ from comprimemelo.compression.errors import CompressionError, InvalidLevel
 from comprimemelo.compression.formats import ArchiveFormat
 from comprimemelo.compression.parallel import (
     ParallelBzip2Writer,
+    ParallelDeflateCompressor,
     ParallelGzipWriter,
     ParallelXzWriter,
 )
@@ -198,8 +199,17 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
             info.external_attr = (0o100000 | FILE_MODE) << 16
             info.file_size = stat.st_size
             with archive.open(info, "w", force_zip64=stat.st_size >= zipfile.ZIP64_LIMIT) as entry:
-                for chunk in _chunks(item.path, tracker):
-                    entry.write(chunk)
+                if method == zipfile.ZIP_DEFLATED:
+                    # zipfile has no public hook for a compressor; its entry writer
+                    # only calls compress()/flush(), which ours provides, in parallel.
+                    entry._compressor = ParallelDeflateCompressor(level=level, threads=threads)
+                try:
+                    for chunk in _chunks(item.path, tracker):
+                        entry.write(chunk)
+                except BaseException:
+                    if isinstance(entry._compressor, ParallelDeflateCompressor):
+                        entry._compressor.abort()
+                    raise
 
 
 def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:

@@ -120,19 +120,16 @@ class _BlockWriter:
             self.abort()
 
 
-class ParallelGzipWriter(_BlockWriter):
+class ParallelDeflateWriter(_BlockWriter):
+    """One raw deflate stream (no header): what a zip entry holds."""
+
     block_bytes = GZIP_BLOCK_BYTES
 
     def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
         super().__init__(sink, level=level, threads=threads)
         self._dictionary = b""
-        self._crc = 0
-        self._size = 0
-        sink.write(GZIP_HEADER)
 
     def _job(self, block: bytes, last: bool) -> tuple:
-        self._crc = zlib.crc32(block, self._crc)
-        self._size += len(block)
         dictionary = self._dictionary
         if len(block) >= WINDOW_BYTES:
             self._dictionary = block[-WINDOW_BYTES:]
@@ -145,8 +142,52 @@ class ParallelGzipWriter(_BlockWriter):
         self._submit(bytes(self._buffer), last=True)
         self._buffer.clear()
 
+
+class ParallelGzipWriter(ParallelDeflateWriter):
+    """One gzip member: header, parallel deflate, CRC-32 and size trailer."""
+
+    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
+        sink.write(GZIP_HEADER)
+        super().__init__(sink, level=level, threads=threads)
+        self._crc = 0
+        self._size = 0
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        self._crc = zlib.crc32(block, self._crc)
+        self._size += len(block)
+        return super()._job(block, last)
+
     def _trailer(self) -> bytes:
         return struct.pack("<II", self._crc, self._size & 0xFFFFFFFF)
+
+
+class ParallelDeflateCompressor:
+    """``zipfile``'s compressor interface (``compress``/``flush``) over a
+    ``ParallelDeflateWriter``; zipfile itself keeps computing the CRC."""
+
+    def __init__(self, *, level: int, threads: int) -> None:
+        self._chunks: list[bytes] = []
+        self._writer = ParallelDeflateWriter(self, level=level, threads=threads)
+
+    def write(self, data: bytes) -> int:  # the writer's sink
+        self._chunks.append(data)
+        return len(data)
+
+    def _take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+    def compress(self, data: bytes) -> bytes:
+        self._writer.write(data)
+        return self._take()
+
+    def flush(self) -> bytes:
+        self._writer.close()
+        return self._take()
+
+    def abort(self) -> None:
+        self._writer.abort()
 
 
 class ParallelBzip2Writer(_BlockWriter):
