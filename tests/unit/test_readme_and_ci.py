@@ -22,7 +22,7 @@ def readme_commands() -> list[str]:
 def test_readme_opens_with_the_serve_and_test_commands():
     serve, test = readme_commands()
     assert "comprimemelo serve" in serve and serve.startswith("pip install")
-    assert "pytest" in test and test.startswith("pip install")
+    assert "pytest" in test and "pip install -e '.[test]'" in test
 
 
 def test_ci_runs_exactly_the_readme_test_command():
