@@ -80,9 +80,9 @@ class Worker:
         self.queue = queue
         self.id = f"{uuid.uuid4().hex[:12]}"
         self.concurrency = settings.effective_worker_concurrency
-        self._slots = threading.Semaphore(self.concurrency)
         self._running: dict[int, threading.Thread] = {}
-        self._lock = threading.Lock()
+        # Guards ``_running``; notified whenever a task thread ends.
+        self._slot_freed = threading.Condition()
         self._abandon = threading.Event()
         self._on_finished = on_finished
         self._temp_root = Path(settings.temp_dir) if settings.temp_dir else None
@@ -97,39 +97,29 @@ class Worker:
             if time.monotonic() >= next_sweep:
                 self.sweep()
                 next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
-            if not self._slots.acquire(timeout=RECEIVE_TIMEOUT_SECONDS):
+            free = self._wait_for_free_slots(RECEIVE_TIMEOUT_SECONDS)
+            if not free:
                 continue
             try:
-                free = 1 + self._free_slots()
                 deliveries = self.queue.receive(free, timeout=RECEIVE_TIMEOUT_SECONDS)
             except QueueError as error:
-                self._slots.release()
                 log.warning("cannot receive: %s", error)
                 stop.wait(BACKEND_ERROR_PAUSE_SECONDS)
                 continue
-            if not deliveries:
-                self._slots.release()
-                continue
-            for index, delivery in enumerate(deliveries):
-                if index and not self._slots.acquire(blocking=False):
-                    delivery.nack()  # pragma: no cover - more than asked for
-                    continue
+            for delivery in deliveries:
                 self._start(delivery)
         self.shutdown()
 
-    def _free_slots(self) -> int:
-        taken = 0
-        while taken < self.concurrency - 1 and self._slots.acquire(blocking=False):
-            taken += 1
-        for _ in range(taken):
-            self._slots.release()
-        return taken
+    def _wait_for_free_slots(self, timeout: float) -> int:
+        with self._slot_freed:
+            self._slot_freed.wait_for(lambda: len(self._running) < self.concurrency, timeout)
+            return self.concurrency - len(self._running)
 
     def _start(self, delivery: Delivery) -> None:
         thread = threading.Thread(
             target=self._run_one, args=(delivery,), name=f"task-{delivery.message.task_id}", daemon=True
         )
-        with self._lock:
+        with self._slot_freed:
             self._running[id(thread)] = thread
         thread.start()
 
@@ -141,9 +131,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 delivery.nack(retry_delay(delivery.delivery_attempt))
         finally:
-            with self._lock:
+            with self._slot_freed:
                 self._running.pop(id(threading.current_thread()), None)
-            self._slots.release()
+                self._slot_freed.notify_all()
 
     def shutdown(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Let running tasks finish for ``grace_seconds``, then release the rest
@@ -156,7 +146,7 @@ class Worker:
 
     def _join_running(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        with self._lock:
+        with self._slot_freed:
             threads = list(self._running.values())
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -171,6 +161,34 @@ class Worker:
                 log.info("republished %d stale tasks", count)
         except SQLAlchemyError as error:
             log.warning("sweep failed: %s", error)
+        self.fail_dead_letters()
+
+    def fail_dead_letters(self) -> int:
+        """Mark failed every unfinished task whose message the queue gave up on
+        (Pub/Sub's dead-letter subscription), then drop the message. Queues
+        without dead letters (``LocalQueue``) have no ``dead_letters``."""
+        dead_letters = getattr(self.queue, "dead_letters", None)
+        if dead_letters is None:
+            return 0
+        failed = 0
+        try:
+            for letter in dead_letters():
+                task_id = letter.message.task_id
+                attempts = letter.delivery_attempt or "too many"
+                with self.sessions() as session:
+                    changed = claims.fail_unfinished(
+                        session,
+                        task_id,
+                        error=f"the task message was dead-lettered after {attempts} delivery attempts",
+                    )
+                letter.ack()
+                if changed:
+                    failed += 1
+                    log.error("task %s failed: its message was dead-lettered", task_id)
+                    self._notify(task_id, "failed")
+        except (QueueError, SQLAlchemyError) as error:
+            log.warning("dead-letter sweep failed: %s", error)
+        return failed
 
     # -- one task ----------------------------------------------------------
 
