@@ -146,6 +146,8 @@ def run_web(args: argparse.Namespace) -> int:
             "keepalive": GUNICORN_KEEPALIVE_SECONDS,
             "forwarded_allow_ips": "*" if settings.production else "127.0.0.1",
             "proc_name": "comprimemelo-web",
+            # One shared ~/.gunicorn socket would clash between servers on a machine.
+            "control_socket_disable": True,
         },
     ).run()
     return 0

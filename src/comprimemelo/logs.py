@@ -10,6 +10,8 @@ import sys
 from comprimemelo.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Libraries whose INFO lines are noise for an operator.
+QUIET_LOGGERS = ("alembic",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,3 +41,5 @@ def configure(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
