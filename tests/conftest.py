@@ -1,7 +1,10 @@
 """Shared fixtures: settings for a throwaway data dir, the real adapters, the app.
 
-The database under test is SQLite by default; ``COMPRIMEMELO_TEST_DATABASE=postgres``
-runs the same tests on a throwaway PostgreSQL cluster (``tests/postgres.py``).
+Every test that uses a database runs twice: on SQLite and on a throwaway
+PostgreSQL 15 cluster (``tests/postgres.py``, started once per session, only
+when a ``postgres`` test runs), with ids ``[sqlite]`` and ``[postgres]``, so
+``pytest -k sqlite`` or ``pytest -k postgres`` picks one. Without PostgreSQL
+the ``postgres`` runs skip on a laptop and fail in CI (``CI`` set).
 """
 
 from __future__ import annotations
@@ -15,29 +18,56 @@ from comprimemelo import db
 from comprimemelo.bootstrap import Services, build_services
 from comprimemelo.settings import Settings, load_settings
 
+# Cloud Storage and Pub/Sub emulator fixtures.
+pytest_plugins = ["tests.emulators"]
+
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 # Cheap argon2 parameters: tests exercise the code path, not the cost.
 CHEAP_ARGON2 = dict(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
 PASSWORD = "correct horse battery"
 
 
+def require_or_skip(reason: str) -> None:
+    """Skip a test whose backend is missing, except in CI, where it fails."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
-def database_server() -> Iterator[str | None]:
-    """The PostgreSQL server URL when testing on PostgreSQL, else ``None``."""
-    if os.environ.get("COMPRIMEMELO_TEST_DATABASE", "sqlite") != "postgres":
-        yield None
-        return
+def postgres_cluster():
+    """The session's PostgreSQL cluster, started on first use."""
     from tests.postgres import PostgresCluster
 
+    if not PostgresCluster.available():
+        require_or_skip("PostgreSQL 15 server binaries are not installed")
     with PostgresCluster.start() as cluster:
         yield cluster
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A URL of an empty database of each kind: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'comprimemelo.sqlite3'}"
+        return
+    cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.fresh_database()
+    yield url
+    cluster.drop_database(url)
+
+
 @pytest.fixture
-def database_url(database_server, tmp_path) -> str:
-    if database_server is None:
-        return f"sqlite:///{tmp_path / 'data' / 'comprimemelo.sqlite3'}"
-    return database_server.fresh_database()
+def postgres_url(postgres_cluster) -> Iterator[str]:
+    """A fresh PostgreSQL database, for tests about PostgreSQL itself."""
+    url = postgres_cluster.fresh_database()
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture

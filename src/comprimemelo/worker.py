@@ -165,14 +165,10 @@ class Worker:
 
     def fail_dead_letters(self) -> int:
         """Mark failed every unfinished task whose message the queue gave up on
-        (Pub/Sub's dead-letter subscription), then drop the message. Queues
-        without dead letters (``LocalQueue``) have no ``dead_letters``."""
-        dead_letters = getattr(self.queue, "dead_letters", None)
-        if dead_letters is None:
-            return 0
+        (Pub/Sub's dead-letter subscription), then drop the message."""
         failed = 0
         try:
-            for letter in dead_letters():
+            for letter in self.queue.dead_letters():
                 task_id = letter.message.task_id
                 attempts = letter.delivery_attempt or "too many"
                 with self.sessions() as session:

@@ -67,6 +67,9 @@ class Queue(Protocol):
     def receive(self, max_messages: int, timeout: float) -> list[Delivery]:
         """Up to ``max_messages`` deliveries, waiting at most ``timeout`` seconds."""
 
+    def dead_letters(self) -> list[Delivery]:
+        """Messages the queue gave up delivering (their tasks get marked failed)."""
+
     def check(self) -> None:
         """Raise ``QueueError`` unless the queue is reachable (``/readyz``)."""
 

@@ -142,6 +142,10 @@ class LocalQueue:
                 .values(**values)
             )
 
+    def dead_letters(self) -> list[LocalDelivery]:
+        """None: the worker itself fails a task after ``max_attempts``."""
+        return []
+
     def backlog(self) -> int:
         with self._engine.connect() as connection:
             return connection.scalar(sa.select(sa.func.count()).select_from(self._table))
