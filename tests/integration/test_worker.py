@@ -156,3 +156,47 @@ def test_retry_delay_grows_and_is_capped():
     delays = [retry_delay(attempt) for attempt in range(1, 12)]
     assert delays == sorted(delays)
     assert delays[0] < delays[1] and delays[-1] == delays[-2]
+
+
+def test_a_live_worker_keeps_its_lease_on_a_task_longer_than_the_lease(make_user, services, tmp_path):
+    import os
+
+    settings = services.settings.replace(lease_seconds=5)
+    user = make_user()
+    # Random data at xz -9 runs single-threaded at a few MB/s: well over one lease.
+    task = user.upload("slow.bin", os.urandom(12 * 1024 * 1024), "tar.xz", level="9").json
+    from comprimemelo.queue.local import LocalQueue
+
+    # Message and task leases both 5 s: without renewal the second worker takes over.
+    first, second = (
+        Worker(
+            settings.replace(worker_concurrency=1),
+            services.sessions,
+            services.storage,
+            LocalQueue(services.engine, lease_seconds=settings.lease_seconds),
+        )
+        for _ in range(2)
+    )
+    stop = threading.Event()
+    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in (first, second)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            with services.sessions() as session:
+                if session.get(Task, task["id"]).status in ("processed", "failed"):
+                    break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    with services.sessions() as session:
+        done = session.get(Task, task["id"])
+    assert done.status == "processed"
+    assert time.monotonic() - started > settings.lease_seconds  # the task did outlive one lease
+    assert done.attempts == 1  # ...and was never taken over
+    archives = [p for p in services.storage.root.rglob("*") if p.is_file() and "archive" in p.parts]
+    assert len(archives) == 1
