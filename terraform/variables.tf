@@ -1,0 +1,125 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project to deploy into."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the VMs, database, bucket and subnet."
+  default     = "europe-west1"
+}
+
+variable "zones" {
+  type        = list(string)
+  description = "Zones of var.region the web and worker groups spread over (at least two)."
+  default     = ["europe-west1-b", "europe-west1-c", "europe-west1-d"]
+
+  validation {
+    condition     = length(distinct(var.zones)) >= 2
+    error_message = "zones must list at least two distinct zones."
+  }
+}
+
+variable "name" {
+  type        = string
+  description = "Prefix of resource names."
+  default     = "comprimemelo"
+}
+
+variable "domains" {
+  type        = list(string)
+  description = "Public domains of the site; the first one is the public URL. Each needs a DNS A record to the load-balancer IP."
+}
+
+variable "subnet_cidr" {
+  type        = string
+  description = "IPv4 range of the VMs' subnet."
+  default     = "10.10.0.0/20"
+}
+
+variable "image_project" {
+  type        = string
+  description = "Project holding the comprimemelo-web/-worker image families; null for var.project_id."
+  default     = null
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Name of the files bucket; null for <project_id>-comprimemelo-files."
+  default     = null
+}
+
+variable "retention_days" {
+  type        = number
+  description = "Uploaded files and archives are deleted from the bucket this many days after creation."
+  default     = 7
+}
+
+variable "bucket_versioning" {
+  type        = bool
+  description = "Keep noncurrent object versions in the files bucket."
+  default     = false
+}
+
+variable "database_tier" {
+  type        = string
+  description = "Cloud SQL machine tier."
+  default     = "db-custom-2-7680"
+}
+
+variable "web_machine_type" {
+  type        = string
+  description = "Machine type of the web VMs."
+  default     = "e2-standard-2"
+}
+
+variable "worker_machine_type" {
+  type        = string
+  description = "Machine type of the worker VMs."
+  default     = "c2d-standard-4"
+}
+
+variable "web_autoscaling" {
+  type = object({
+    min_replicas          = optional(number, 2)
+    max_replicas          = optional(number, 10)
+    cooldown_period       = optional(number, 120)
+    cpu_target            = optional(number, 0.6)
+    load_balancing_target = optional(number, 0.8)
+  })
+  description = "Web autoscaler bounds and targets."
+  default     = {}
+}
+
+variable "worker_autoscaling" {
+  type = object({
+    min_replicas          = optional(number, 2)
+    max_replicas          = optional(number, 20)
+    cooldown_period       = optional(number, 180)
+    messages_per_instance = optional(number, 4)
+  })
+  description = "Worker autoscaler bounds and undelivered messages per VM."
+  default     = {}
+}
+
+variable "auth_rate_limit" {
+  type = object({
+    count            = optional(number, 20)
+    interval_sec     = optional(number, 60)
+    ban_duration_sec = optional(number, 600)
+  })
+  description = "Cloud Armor rate-based ban on /api/auth/* per client IP."
+  default     = {}
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels added to labelled resources."
+  default     = {}
+}
+
+variable "secret_rotation_id" {
+  type        = string
+  description = "Change to generate a new JWT key (a new Secret Manager version); replace the VMs afterwards."
+  default     = "1"
+}

@@ -1,0 +1,1 @@
+"""Infrastructure tests: Terraform, Packer and the VM start-up script, offline."""
