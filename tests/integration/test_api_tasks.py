@@ -103,7 +103,9 @@ def test_upload_over_the_limit_is_413(settings, make_user, tmp_path):
     [
         ("../../etc/passwd", "passwd"),
         ("/etc/shadow", "shadow"),
-        ("C:\\Windows\\evil.exe", "evil.exe"),
+        # Multipart parsers differ on backslashes (Werkzeug >= 3.1.9 reads them as
+        # quoted-string escapes): either way no separator may survive.
+        ("C:\\Windows\\evil.exe", None),
         ("a\x00b.txt", None),
         ("x" * 1000 + ".txt", None),
     ],
