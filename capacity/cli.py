@@ -1,0 +1,235 @@
+"""``python -m capacity``: run | ramp | bench-compression | summary | report.
+
+Locust is imported only by ``run`` and ``ramp`` (it monkey-patches the process
+with gevent), so ``report`` and ``bench-compression`` stay plain Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+REPORTS = Path(__file__).resolve().parent / "reports"
+DEFAULT_HOST = "http://127.0.0.1:8000"
+SCENARIO_NAMES = ("list-tasks", "signup", "login", "convert", "mixed")
+SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_size(text: str) -> int:
+    """``5MB`` -> 5000000, ``64KiB`` -> 65536, ``1000`` -> 1000."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).upper() not in SIZE_UNITS:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 5MB, 512KiB)")
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
+
+
+def parse_duration(text: str) -> float:
+    """``30s``, ``2m``, ``90`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 2m)")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_wait(text: str) -> tuple[float, float]:
+    """``1-3`` -> (1, 3); ``0`` -> (0, 0)."""
+    parts = text.split("-")
+    try:
+        low, high = (float(parts[0]), float(parts[-1]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a wait range: {text!r} (e.g. 1-3)") from None
+    if len(parts) > 2 or low > high or low < 0:
+        raise argparse.ArgumentTypeError(f"not a wait range: {text!r} (e.g. 1-3)")
+    return low, high
+
+
+def parse_steps(text: str) -> list[int]:
+    try:
+        steps = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of user counts: {text!r}") from None
+    if not steps or steps != sorted(steps) or steps[0] <= 0:
+        raise argparse.ArgumentTypeError("steps must be increasing positive user counts, e.g. 50,100,200")
+    return steps
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.upper().removeprefix("COMPRIMEMELO_"), value
+
+
+def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    target = parser.add_argument_group("target")
+    target.add_argument("--host", default=DEFAULT_HOST, help=f"base URL of the service (default {DEFAULT_HOST})")
+    target.add_argument("--serve", choices=("embedded", "postgres"),
+                        help="start a local `comprimemelo serve` for this run (SQLite, or a throwaway "
+                             "PostgreSQL 15 cluster) and stop it afterwards; --host is then ignored")
+    target.add_argument("--web-workers", type=int, help="with --serve: COMPRIMEMELO_WEB_WORKERS")
+    target.add_argument("--web-threads", type=int, help="with --serve: COMPRIMEMELO_WEB_THREADS")
+    target.add_argument("--worker-concurrency", type=int, help="with --serve: COMPRIMEMELO_WORKER_CONCURRENCY")
+    target.add_argument("--setting", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="with --serve: any other COMPRIMEMELO_NAME=VALUE (repeatable)")
+    target.add_argument("--service-note", default="",
+                        help="without --serve: how the target is configured (recorded in the report)")
+    load = parser.add_argument_group("load")
+    load.add_argument("--scenario", required=True, choices=SCENARIO_NAMES)
+    load.add_argument("--spawn-rate", type=float, default=10, help="users started per second (default 10)")
+    load.add_argument("--wait", type=parse_wait, metavar="MIN-MAX",
+                      help="think time between a user's tasks, seconds (default: the scenario's)")
+    load.add_argument("--file-size", type=parse_size, help="convert/mixed: file size (default 5MB/1MB)")
+    load.add_argument("--formats", default="zip,tar.gz,tar.zst",
+                      help="convert/mixed: formats used in turn (default zip,tar.gz,tar.zst)")
+    load.add_argument("--level", type=int, help="convert/mixed: compression level (default: the format's)")
+    load.add_argument("--accounts", type=int, help="pre-created accounts shared by the users (default 20)")
+    load.add_argument("--tasks-per-account", type=int,
+                      help="tasks each pre-created account owns (default 20 for list-tasks and mixed)")
+    parser.add_argument("--out", type=Path, help="report folder (default capacity/reports/<scenario>-<time>)")
+    parser.add_argument("--note", action="append", default=[], help="a note printed in the report (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m capacity", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="one scenario at a fixed number of users for a fixed time")
+    _add_load_arguments(run)
+    run.add_argument("--users", type=int, default=10, help="concurrent users (default 10)")
+    run.add_argument("--duration", type=parse_duration, default=30.0, help="run time, e.g. 60s, 2m (default 30s)")
+    run.set_defaults(handler=command_load, ramp=False)
+
+    ramp = commands.add_parser("ramp", help="step the users up; the largest step that holds is the capacity")
+    _add_load_arguments(ramp)
+    ramp.add_argument("--steps", type=parse_steps, required=True, help="user counts, e.g. 50,100,200,500")
+    ramp.add_argument("--step-duration", type=parse_duration, default=30.0,
+                      help="measured time per step, after its users have started (default 30s)")
+    ramp.add_argument("--p95-ms", type=float, default=1000.0, help="service level: p95 below this (default 1000)")
+    ramp.add_argument("--keep-going", action="store_true", help="run every step even after one breaks")
+    ramp.set_defaults(handler=command_load, ramp=True)
+
+    bench = commands.add_parser("bench-compression", help="the compression core against the command-line tools")
+    bench.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                       help="folder holding the corpora (<name>.bin); built with make_corpus.py if missing "
+                            "(default ~/.cache/comprimemelo-corpus)")
+    bench.add_argument("--corpora", default="text,binary,mixed", help="default text,binary,mixed")
+    bench.add_argument("--formats", default="", help="only these formats (default all six)")
+    bench.add_argument("--repeat", "--repeats", dest="repeats", type=int, default=3,
+                       help="runs per measurement; the median is kept (default 3)")
+    bench.add_argument("--threads", type=int, default=2, help="threads for the core and the tools (default 2)")
+    bench.add_argument("--out", type=Path, default=REPORTS / "compression")
+    bench.add_argument("--note", action="append", default=[])
+    bench.set_defaults(handler=command_bench)
+
+    overview = commands.add_parser("summary", help="write REPORTS/README.md: the headline figures of every report")
+    overview.add_argument("reports", type=Path, nargs="?", default=REPORTS)
+    overview.set_defaults(handler=command_summary)
+
+    report = commands.add_parser("report", help="rewrite report.html of a folder from its summary.json and CSVs")
+    report.add_argument("folder", type=Path)
+    report.set_defaults(handler=command_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.command_line = "python -m capacity " + shlex.join(argv)
+    return args.handler(args)
+
+
+def command_load(args: argparse.Namespace) -> int:
+    from capacity.loadrun import RunConfig, execute
+    from capacity.server import local_server
+
+    mode = "ramp" if args.ramp else "run"
+    out = args.out or REPORTS / f"{args.scenario}-{mode}-{time.strftime('%Y%m%d-%H%M%S')}"
+    settings = {name: value for name, value in args.setting}
+    for name in ("web_workers", "web_threads", "worker_concurrency"):
+        if getattr(args, name) is not None:
+            settings[name.upper()] = str(getattr(args, name))
+    with contextlib.ExitStack() as stack:
+        if args.serve:
+            host, service = stack.enter_context(local_server(args.serve, settings))
+        else:
+            host = args.host.rstrip("/")
+            service = {"base_url": host, "configuration": args.service_note
+                       or "not started by this tool: see the deployment (web VM size, workers, database)"}
+        config = RunConfig(
+            host=host, scenario=args.scenario, out=out,
+            users=getattr(args, "users", 0), spawn_rate=args.spawn_rate,
+            duration=getattr(args, "duration", 0.0),
+            steps=getattr(args, "steps", []), step_duration=getattr(args, "step_duration", 0.0),
+            p95_ms=getattr(args, "p95_ms", 1000.0), keep_going=getattr(args, "keep_going", False),
+            wait=args.wait, file_size=args.file_size,
+            formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+            level=args.level, accounts=args.accounts, tasks_per_account=args.tasks_per_account,
+            command=args.command_line, service=service, notes=args.note,
+        )
+        summary = execute(config)
+    _print_headline(summary, out)
+    return 0
+
+
+def _print_headline(summary: dict, out: Path) -> None:
+    totals = summary["totals"]
+    print(f"{summary['scenario']}: {totals['requests']} requests, {totals['rps']:.1f} req/s, "
+          f"p50 {totals['p50_ms']} ms, p95 {totals['p95_ms']} ms, p99 {totals['p99_ms']} ms, "
+          f"{totals['failures']} failures")
+    if summary.get("ramp"):
+        print(f"capacity: {summary['ramp']['capacity_users']} users at p95 < {summary['ramp']['p95_threshold_ms']} ms "
+              "with 0 errors")
+    if summary.get("conversions"):
+        conv = summary["conversions"]
+        print(f"conversions: {conv['processed']} processed, {conv['files_per_minute']:.1f} files/min, "
+              f"upload->processed p50 {conv['p50_seconds']} s p95 {conv['p95_seconds']} s")
+    print(f"report: {out / 'report.html'}")
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    from capacity import bench, report
+    from capacity.machine import machine_facts
+
+    # SIGTERM unwinds like Ctrl-C, so the scratch archives are removed.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    machine = machine_facts()
+    summary = bench.run_benchmark(
+        [c.strip() for c in args.corpora.split(",") if c.strip()],
+        [f.strip() for f in args.formats.split(",") if f.strip()] or None,
+        args.repeats, args.threads,
+        corpus_dir=args.corpus or bench.CORPUS_DIR,
+        require_tools=bool(os.environ.get("CI")),
+    )
+    summary.update(command=args.command_line, machine=machine, notes=args.note)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (args.out / "bench.md").write_text(report.bench_markdown(summary))
+    report.write_report(args.out)
+    print(report.bench_markdown(summary))
+    print(f"report: {args.out / 'report.html'}")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from capacity import report
+
+    print(report.write_report(args.folder))
+    return 0
+
+
+def command_summary(args: argparse.Namespace) -> int:
+    from capacity.summary import write_summary
+
+    print(write_summary(args.reports))
+    return 0

@@ -1,0 +1,113 @@
+"""``capacity/reports/README.md``: the headline figures of every report folder, side by side.
+
+Reads ``<reports>/<backend>/<scenario>/summary.json`` (as written by ``run-all.sh``)
+and ``<reports>/compression/summary.json``; no locust import.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from capacity import report
+
+BACKENDS = {"embedded": "embedded (SQLite)", "postgres": "PostgreSQL 15"}
+
+
+def _load(folder: Path) -> dict | None:
+    path = folder / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _link(backend: str, name: str, text: str) -> str:
+    return f"[{text}]({backend}/{name}/report.html)"
+
+
+def _ms(value) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def _cell(backend: str, name: str, found: dict | None) -> str:
+    if not found:
+        return "not run"
+    totals = found["totals"]
+    errors = f"{totals['failures']} errors" if totals["failures"] else "0 errors"
+    if name == "list-tasks-ramp":
+        ramp = found["ramp"]
+        held = ramp["capacity_users"]
+        step = next((s for s in ramp["steps"] if s["users"] == held), None)
+        detail = f" ({step['rps']:.0f} req/s, p95 {_ms(step['p95_ms'])})" if step else ""
+        broke = next((s for s in ramp["steps"] if not s["passed"]), None)
+        tail = (f"; breaks at {broke['users']} (p95 {_ms(broke['p95_ms'])}, {broke['failures']} errors)"
+                if broke else "; no step broke")
+        return _link(backend, name, f"**{held} users**") + detail + tail
+    if name in ("login", "signup"):
+        return (_link(backend, name, f"**{totals['rps']:.1f}/s**")
+                + f" at {found['users']} users (p95 {_ms(totals['p95_ms'])}, {errors})")
+    if name == "convert":
+        conv = found["conversions"]
+        return (_link(backend, name, f"**{conv['files_per_minute']:.0f} files/min**")
+                + f" of {found['file']['bytes'] / 1e6:g} MB files ({', '.join(found['file']['formats'])}),"
+                  f" {found['users']} users (upload→processed p50/p95/p99 {conv['p50_seconds']}/{conv['p95_seconds']}/"
+                  f"{conv['p99_seconds']} s, {conv['failed']} failed, {errors})")
+    text = f"**{totals['rps']:.0f} req/s**"
+    extra = f", {found['conversions']['files_per_minute']:.0f} files/min" if found.get("conversions") else ""
+    return _link(backend, name, text) + f" at {found['users']} users (p95 {_ms(totals['p95_ms'])}, {errors}{extra})"
+
+
+ROWS = (
+    ("list-tasks-ramp", "Users held on `list-tasks` (1–3 s think time) at p95 < 1 s with 0 errors"),
+    ("list-tasks", "`list-tasks`, fixed users"),
+    ("login", "Logins/s (`login`, no think time)"),
+    ("signup", "Sign-ups/s (`signup`, no think time)"),
+    ("convert", "Files/min processed end to end (`convert`, no think time)"),
+    ("mixed", "`mixed` blend, fixed users"),
+)
+
+
+def write_summary(reports: Path) -> Path:
+    """Write ``reports/README.md`` and return its path."""
+    backends = [b for b in BACKENDS if (reports / b).is_dir()]
+    lines = ["# Capacity reports", "",
+             "Written by `python -m capacity summary capacity/reports` from the report folders "
+             "below (`capacity/run-all.sh` reruns everything). How to read a report: "
+             "[../README.md](../README.md).", ""]
+    machine = None
+    notes: set[str] = set()
+    if backends:
+        lines += ["## Headline figures (one machine runs load generator, web, worker and database)", "",
+                  "| | " + " | ".join(BACKENDS[b] for b in backends) + " |",
+                  "|---|" + "---|" * len(backends)]
+        for name, label in ROWS:
+            cells = []
+            for backend in backends:
+                found = _load(reports / backend / name)
+                machine = machine or (found or {}).get("machine")
+                notes.update((found or {}).get("notes", []))
+                cells.append(_cell(backend, name, found))
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+        first = _load(reports / backends[0] / "list-tasks-ramp") or _load(reports / backends[0] / "list-tasks")
+        if first:
+            service = first["service"]
+            lines += [f"Service: `comprimemelo serve` with {service.get('web_workers')} gunicorn gthread web "
+                      f"workers × {service.get('web_threads')} threads, worker concurrency "
+                      f"{service.get('worker_concurrency')}, local file storage, database-backed queue, "
+                      f"argon2 {service.get('argon2')}.", ""]
+    if machine:
+        facts = {key: machine.get(key, "?") for key in
+                 ("cores", "cpu_model", "memory_gib", "os", "python", "locust", "git_commit")}
+        lines += ["Machine: {cores} cores ({cpu_model}), {memory_gib} GiB, {os}, Python {python}, "
+                  "locust {locust}, commit {git_commit}.".format(**facts), ""]
+    bench = _load(reports / "compression")
+    if bench:
+        lines += ["## Compression core vs. command-line tools", "",
+                  f"[compression/report.html](compression/report.html): median of {bench['repeats']} runs, "
+                  f"{bench['threads']} threads, 64 MiB corpora; speed core/ref ≥ target is the goal, "
+                  "size core/ref ≤ 1.02.", "", report.bench_markdown(bench)]
+        notes.update(bench.get("notes", []))
+    if notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in sorted(notes)] + [""]
+    path = reports / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
