@@ -27,6 +27,15 @@ def _ms(value) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
 
+def _load_average(found: dict) -> str:
+    """The machine's 1-minute load average at start and end: how busy it was besides this run."""
+    machine = found.get("machine", {})
+    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    if not start or not end:
+        return ""
+    return f"; load average {start[0]:.0f}→{end[0]:.0f}"
+
+
 def _cell(backend: str, name: str, found: dict | None) -> str:
     if not found:
         return "not run"
@@ -40,7 +49,7 @@ def _cell(backend: str, name: str, found: dict | None) -> str:
         broke = next((s for s in ramp["steps"] if not s["passed"]), None)
         tail = (f"; breaks at {broke['users']} (p95 {_ms(broke['p95_ms'])}, {broke['failures']} errors)"
                 if broke else "; no step broke")
-        return _link(backend, name, f"**{held} users**") + detail + tail
+        return _link(backend, name, f"**{held} users**") + detail + tail + _load_average(found)
     if name in ("login", "signup"):
         return (_link(backend, name, f"**{totals['rps']:.1f}/s**")
                 + f" at {found['users']} users (p95 {_ms(totals['p95_ms'])}, {errors})")
@@ -86,7 +95,8 @@ def write_summary(reports: Path) -> Path:
                 notes.update((found or {}).get("notes", []))
                 cells.append(_cell(backend, name, found))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += ["", "The load average (1-minute, at start → end, on 2 cores) shows how busy the machine "
+                  "was with other work; compare backends only at similar load.", ""]
         first = _load(reports / backends[0] / "list-tasks-ramp") or _load(reports / backends[0] / "list-tasks")
         if first:
             service = first["service"]
