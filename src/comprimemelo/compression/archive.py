@@ -18,20 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import py7zr
 import zstandard
 
 from comprimemelo.compression.errors import CompressionError, InvalidLevel
 from comprimemelo.compression.formats import ArchiveFormat
 from comprimemelo.compression.parallel import (
+    GZIP_BLOCK_BYTES,
     ParallelBzip2Writer,
     ParallelDeflateCompressor,
     ParallelGzipWriter,
     ParallelXzWriter,
 )
+from comprimemelo.compression.sevenzip import write_7z
 
 CHUNK_BYTES = 1024 * 1024
+PROGRESS_STEP_BYTES = 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+ZIP_LAST = (2107, 12, 31, 23, 59, 58)
 FILE_MODE = 0o644
 
 Progress = Callable[[int, int], None]
@@ -69,11 +72,15 @@ def compress(
 ) -> CompressionResult:
     """Write ``inputs`` into one archive of format ``fmt`` at ``output``.
 
+    ``threads`` cores are used (default: all); ``progress(done, total)`` is
+    called with input bytes read, about every ``PROGRESS_STEP_BYTES``.
+
+    :raise UnsupportedFormat: if ``fmt`` is a string that names no format.
     :raise InvalidLevel: if ``level`` is outside ``fmt.level_range``.
     :raise CompressionError: if an input cannot be read or the output written;
         any exception (including one raised by ``progress``) leaves no file behind.
     """
-    fmt = ArchiveFormat(fmt)
+    fmt = fmt if isinstance(fmt, ArchiveFormat) else ArchiveFormat.parse(fmt)
     level = fmt.default_level if level is None else level
     low, high = fmt.level_range
     if not low <= level <= high:
@@ -86,7 +93,10 @@ def compress(
     except OSError as error:
         raise CompressionError(f"cannot read input: {error}") from error
     tracker = _Tracker(sum(sizes), progress)
-    fd, temp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        fd, temp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    except OSError as error:
+        raise CompressionError(f"cannot write {output}: {error}") from error
     try:
         with os.fdopen(fd, "wb") as sink:
             _WRITERS[fmt](inputs, sink, level, threads, tracker)
@@ -110,14 +120,18 @@ def compress(
 
 
 class _Tracker:
+    """Counts input bytes read; reports every ``PROGRESS_STEP_BYTES`` and at the end."""
+
     def __init__(self, total: int, callback: Progress | None) -> None:
         self.total = total
         self.done = 0
+        self._reported = 0
         self._callback = callback
 
     def advance(self, count: int) -> None:
         self.done += count
-        if self._callback:
+        if self._callback and (self.done - self._reported >= PROGRESS_STEP_BYTES or self.done == self.total):
+            self._reported = self.done
             self._callback(self.done, self.total)
 
 
@@ -156,7 +170,9 @@ def _tar_info(item: InputFile) -> tarfile.TarInfo:
 
 
 def _write_tar(inputs: Sequence[InputFile], stream: BinaryIO, tracker: _Tracker) -> None:
-    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+    # Mode "w" (not "w|") copies in CHUNK_BYTES pieces straight into ``stream``;
+    # it only asks ``stream.tell()`` once, for the starting offset.
+    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK_BYTES) as archive:
         for item in inputs:
             with open(item.path, "rb") as source:
                 archive.addfile(_tar_info(item), _ProgressReader(source, tracker))
@@ -199,7 +215,7 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
             info.external_attr = (0o100000 | FILE_MODE) << 16
             info.file_size = stat.st_size
             with archive.open(info, "w", force_zip64=stat.st_size >= zipfile.ZIP64_LIMIT) as entry:
-                if method == zipfile.ZIP_DEFLATED:
+                if method == zipfile.ZIP_DEFLATED and threads > 1 and stat.st_size > GZIP_BLOCK_BYTES:
                     # zipfile has no public hook for a compressor; its entry writer
                     # only calls compress()/flush(), which ours provides, in parallel.
                     entry._compressor = ParallelDeflateCompressor(level=level, threads=threads)
@@ -213,15 +229,13 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
 
 
 def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
-    return max(time.localtime(mtime)[:6], ZIP_EPOCH)
+    """Local time, clamped to what a zip header can hold."""
+    return min(max(time.localtime(mtime)[:6], ZIP_EPOCH), ZIP_LAST)
 
 
 def _seven_z(inputs, sink, level, threads, tracker) -> None:
-    filters = [{"id": py7zr.FILTER_LZMA2, "preset": level}]
-    with py7zr.SevenZipFile(sink, "w", filters=filters) as archive:
-        for item in inputs:
-            archive.write(item.path, item.arcname)
-            tracker.advance(Path(item.path).stat().st_size)
+    files = ((item.arcname, Path(item.path).stat().st_mtime, FILE_MODE, _chunks(item.path, tracker)) for item in inputs)
+    write_7z(sink, files, level=level, threads=threads)
 
 
 _WRITERS = {

@@ -60,7 +60,14 @@ def run_compress(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``compress INPUT --format FMT ...``, with or without the word ``compress``.
+
+    Returns the exit status: 0, or 2 for a bad format, level or input.
+    """
     parser = argparse.ArgumentParser(prog="comprimemelo")
     add_compress_parser(parser.add_subparsers())
-    args = parser.parse_args(["compress", *(sys.argv[1:] if argv is None else argv)])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["compress"]:
+        argv.insert(0, "compress")
+    args = parser.parse_args(argv)
     return args.run(args)

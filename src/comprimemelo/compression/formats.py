@@ -8,6 +8,8 @@ from comprimemelo.compression.errors import UnsupportedFormat
 
 
 class ArchiveFormat(str, enum.Enum):
+    """The archives we write; values are the API's spellings, stored as-is."""
+
     ZIP = "zip"
     SEVEN_Z = "7z"
     TAR_GZ = "tar.gz"

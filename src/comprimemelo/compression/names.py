@@ -6,42 +6,58 @@ import unicodedata
 from collections.abc import Sequence
 
 MAX_NAME_BYTES = 255
+# Longer "extensions" are just dots inside a name; they are cut like the rest.
 MAX_EXTENSION_CHARS = 16
+# Second-level suffixes kept with the last one: "b.tar.gz" -> "b (1).tar.gz".
+COMPOUND_SUFFIXES = (".tar",)
 FALLBACK_NAME = "file"
 
 
 def sanitize_arcname(name: str) -> str:
     """One safe path component: no directories, no control characters, NFC,
-    at most 255 UTF-8 bytes (the extension is kept when cutting)."""
+    at most 255 UTF-8 bytes (the extension is kept when cutting).
+
+    Never ``""``, ``.`` or ``..``: those become ``file``.
+    """
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
     if name in ("", ".", ".."):
         return FALLBACK_NAME
-    return _truncate(name)
-
-
-def _truncate(name: str) -> str:
-    if len(name.encode()) <= MAX_NAME_BYTES:
-        return name
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not stem or len(extension) > MAX_EXTENSION_CHARS:
-        stem, extension = name, ""
-    suffix = f".{extension}" if extension else ""
-    budget = MAX_NAME_BYTES - len(suffix.encode())
-    return stem.encode()[:budget].decode(errors="ignore") + suffix
+    stem, extension = split_extension(name)
+    return _fit(stem, "", extension)
 
 
 def unique_arcnames(names: Sequence[str]) -> list[str]:
-    """Sanitise each name; later duplicates (ignoring case) become ``a (1).txt``..."""
+    """Sanitise each name; later duplicates (ignoring case) become ``a (1).txt``, ``a (2).txt``..."""
     seen: set[str] = set()
     unique = []
     for raw in names:
         name = sanitize_arcname(raw)
+        stem, extension = split_extension(name)
         candidate, counter = name, 0
-        while candidate.lower() in seen:
+        while candidate.casefold() in seen:
             counter += 1
-            stem, dot, extension = name.partition(".")
-            candidate = _truncate(f"{stem} ({counter}){dot}{extension}")
-        seen.add(candidate.lower())
+            candidate = _fit(stem, f" ({counter})", extension)
+        seen.add(candidate.casefold())
         unique.append(candidate)
     return unique
+
+
+def split_extension(name: str) -> tuple[str, str]:
+    """``("report", ".pdf")``, ``("b", ".tar.gz")``; dotfiles and long tails have none."""
+    stem, dot, last = name.rpartition(".")
+    if not dot or not stem.strip(".") or len(last) > MAX_EXTENSION_CHARS:
+        return name, ""
+    extension = dot + last
+    for compound in COMPOUND_SUFFIXES:
+        if stem.lower().endswith(compound) and stem[: -len(compound)].strip("."):
+            return stem[: -len(compound)], stem[-len(compound) :] + extension
+    return stem, extension
+
+
+def _fit(stem: str, marker: str, extension: str) -> str:
+    """``stem + marker + extension``, cutting only the stem (never inside a
+    character) so the result fits in ``MAX_NAME_BYTES``."""
+    budget = MAX_NAME_BYTES - len((marker + extension).encode())
+    cut = stem.encode()[:budget].decode(errors="ignore")
+    return cut + marker + extension
