@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-from comprimemelo import __version__
+from comprimemelo import __version__, metrics_dir
 from comprimemelo.settings import PREFIX, Settings, SettingsError, load_settings
 
 log = logging.getLogger("comprimemelo")
@@ -132,6 +134,32 @@ def run_web(args: argparse.Namespace) -> int:
     )
     if not args.no_migrate:
         _migrate(settings)
+    own_metrics_dir = _multiprocess_metrics_dir()
+    try:
+        _gunicorn(settings)
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _multiprocess_metrics_dir() -> Path | None:
+    """Give gunicorn's processes a shared metrics folder, unless a supervisor
+    (``serve``) already did; returns the folder if it is ours to remove."""
+    if metrics_dir.configured():
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="comprimemelo-metrics-"))
+    metrics_dir.prepare(folder)
+    return folder
+
+
+def _child_exit(_server, worker) -> None:
+    from comprimemelo import metrics
+
+    metrics.mark_process_dead(worker.pid)
+
+
+def _gunicorn(settings: Settings) -> None:
     from comprimemelo.gunicorn_app import GunicornApp
 
     GunicornApp(
@@ -148,9 +176,9 @@ def run_web(args: argparse.Namespace) -> int:
             "proc_name": "comprimemelo-web",
             # One shared ~/.gunicorn socket would clash between servers on a machine.
             "control_socket_disable": True,
+            "child_exit": _child_exit,
         },
     ).run()
-    return 0
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -169,12 +197,25 @@ def run_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if settings.worker_metrics_port:
+        _serve_worker_metrics(settings, services)
     worker = Worker(settings, services.sessions, services.storage, services.queue)
     try:
         worker.run(stop)
     finally:
         services.close()
     return 0
+
+
+def _serve_worker_metrics(settings: Settings, services) -> None:
+    """``/metrics`` of this worker on its own port (a daemon thread), for the Ops Agent."""
+    from prometheus_client import start_http_server
+
+    from comprimemelo import metrics
+
+    registry = metrics.registry(metrics.state_collector(services.sessions, services.queue))
+    start_http_server(settings.worker_metrics_port, addr=settings.host, registry=registry)
+    log.info("worker metrics at http://%s:%d/metrics", settings.host, settings.worker_metrics_port)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -189,6 +230,10 @@ def run_serve(args: argparse.Namespace) -> int:
     _migrate(settings)
     env = dict(os.environ)
     env[f"{PREFIX}DATA_DIR"] = str(settings.data_dir.resolve())
+    # Web and worker write their samples to one folder: the web's /metrics shows both.
+    metrics_dir.prepare(settings.data_dir.resolve() / "metrics")
+    env[metrics_dir.MULTIPROC_ENV] = os.environ[metrics_dir.MULTIPROC_ENV]
+    env[f"{PREFIX}WORKER_METRICS_PORT"] = "0"
     for name in ("host", "port", "web_workers", "worker_concurrency"):
         env[PREFIX + name.upper()] = str(getattr(settings, name))
     command = [sys.executable, "-m", "comprimemelo"]

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from comprimemelo.settings import Settings
+
+MAX_PASSWORD_LENGTH = 1024
+COMMON_PASSWORDS_FILE = "common-passwords.txt"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of leaked, most common passwords, case-folded.
+
+    A file of ours rather than a dependency: the library it comes from (zxcvbn)
+    would cost every web process 16 MB to hold lists we do not use. It was
+    written once with ``FREQUENCY_LISTS["passwords"][:20000]`` of zxcvbn 4.5.
+    """
+    text = resources.files("comprimemelo.data").joinpath(COMMON_PASSWORDS_FILE).read_text("utf-8")
+    return frozenset(
+        line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 class Passwords:
@@ -35,6 +55,8 @@ class Passwords:
         """Why ``password`` is unacceptable, or ``None``."""
         if len(password) < self.min_length:
             return f"password must be at least {self.min_length} characters"
-        if len(password) > 1024:
-            return "password must be at most 1024 characters"
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return f"password must be at most {MAX_PASSWORD_LENGTH} characters"
+        if password.casefold() in common_passwords():
+            return "this password is one of the most common ones; choose another"
         return None

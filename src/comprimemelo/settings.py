@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import limits
+
 PREFIX = "COMPRIMEMELO_"
 EMBEDDED = "embedded"
 PRODUCTION = "production"
@@ -57,6 +59,21 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
     min_password_length: int = 8
+    # Abuse limits in the ``limits`` notation ("5/minute;30/hour"), on top of
+    # the load balancer's. Per client address, except the per-account one,
+    # which counts failed log-ins. "off" disables them (capacity runs from one
+    # address); the storage is per process unless it names a shared store
+    # (``redis://...``, see the ``limits`` library).
+    rate_limits: str = "on"
+    signup_rate_limit: str = "10/minute;60/hour"
+    login_rate_limit: str = "30/minute;300/hour"
+    login_failure_rate_limit: str = "10/minute;50/hour"
+    rate_limit_storage: str = "memory://"
+    # Origins (comma-separated, exact) whose pages may call /api/ from a browser.
+    cors_origins: str = ""
+    # Proxies in front that append X-Forwarded-For/-Proto: 2 behind Google's
+    # HTTPS load balancer (client, then the balancer's address), 0 when exposed.
+    proxy_hops: int = 0
     max_upload_bytes: int = 2 * GIB
     host: str = "127.0.0.1"
     port: int = 8000
@@ -71,6 +88,14 @@ class Settings:
     temp_dir: str = ""
     log_level: str = "INFO"
     log_format: str = ""  # "json" or "text"; default by mode
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits == "on"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def production(self) -> bool:
@@ -159,6 +184,20 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}MAX_ATTEMPTS must be at least 1")
     if settings.log_format not in ("", "json", "text"):
         raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'json' or 'text'")
+    if settings.rate_limits not in ("on", "off"):
+        raise SettingsError(f"{PREFIX}RATE_LIMITS must be 'on' or 'off'")
+    for name in ("signup_rate_limit", "login_rate_limit", "login_failure_rate_limit"):
+        try:
+            limits.parse_many(getattr(settings, name))
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}{name.upper()}={getattr(settings, name)!r} is not a rate limit like '5/minute;30/hour'"
+            ) from None
+    if settings.proxy_hops < 0:
+        raise SettingsError(f"{PREFIX}PROXY_HOPS must be 0 or more")
+    for origin in settings.cors_origin_list:
+        if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+            raise SettingsError(f"{PREFIX}CORS_ORIGINS: {origin!r} is not an origin like https://example.com")
 
 
 def _embedded_secret_key(data_dir: Path) -> str:

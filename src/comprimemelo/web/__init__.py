@@ -30,11 +30,32 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.extensions["comprimemelo"] = services
+    from comprimemelo import metrics
 
-    from comprimemelo.web import api_auth, api_tasks, errors, observability, system
+    app.extensions["comprimemelo.metrics"] = metrics.registry(metrics.state_collector(services.sessions, services.queue))
+
+    from comprimemelo.web import api_auth, api_tasks, errors, observability, ratelimit, system
 
     errors.init_app(app)
     observability.init_app(app)
+    ratelimit.init_app(app, settings)
+    if settings.cors_origin_list:
+        from flask_cors import CORS
+
+        # Bearer tokens only: cookies (and so the forms' CSRF scheme) never cross origins.
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": settings.cors_origin_list}},
+            supports_credentials=False,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            expose_headers=["Retry-After", "X-Request-Id", "Location"],
+            max_age=600,
+        )
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client address is the one the first trusted proxy saw.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=1)
     app.register_blueprint(system.bp)
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_tasks.bp)

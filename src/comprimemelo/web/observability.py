@@ -1,4 +1,4 @@
-"""Per-request plumbing: a request id, one access-log line, security headers."""
+"""Per-request plumbing: a request id, one access-log line, metrics, security headers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+
+from comprimemelo import metrics
 
 access_log = logging.getLogger("comprimemelo.access")
 
@@ -37,8 +39,14 @@ def init_app(app: Flask) -> None:
             headers.setdefault("Content-Security-Policy", API_CSP)
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        # Route templates, never raw paths: one series per endpoint, not per task id.
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        method = request.method if request.method in metrics.HTTP_METHODS else "other"
+        metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(method, route).observe(seconds)
         if request.path not in QUIET_PATHS:
-            duration_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+            duration_ms = round(seconds * 1000, 1)
             access_log.info(
                 "%s %s %s %.1fms",
                 request.method,

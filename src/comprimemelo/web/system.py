@@ -1,12 +1,13 @@
-"""Health, readiness, the OpenAPI document and its docs page."""
+"""Health, readiness, metrics, the OpenAPI document and its docs page."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, abort, current_app, request
 
-from comprimemelo import db
+from comprimemelo import db, metrics
 from comprimemelo.web.context import services
 from comprimemelo.web.openapi import openapi_document
 
@@ -49,6 +50,24 @@ def readyz():
             checks[name] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    """Prometheus text format, for scrapers on this machine only (the Ops Agent,
+    or you on a laptop): anything that came through a proxy gets a 404."""
+    if not _from_this_machine():
+        abort(404)
+    return Response(metrics.exposition(current_app.extensions["comprimemelo.metrics"]), content_type=metrics.CONTENT_TYPE)
+
+
+def _from_this_machine() -> bool:
+    """The TCP peer (before any X-Forwarded-For rewriting) is a loopback address."""
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or request.remote_addr
+    try:
+        return ipaddress.ip_address(peer or "").is_loopback
+    except ValueError:
+        return False
 
 
 @bp.get("/api/openapi.json")

@@ -1,0 +1,68 @@
+"""Password rules and argon2id hashing."""
+
+from __future__ import annotations
+
+import argon2
+import pytest
+
+from comprimemelo.passwords import Passwords, common_passwords
+from comprimemelo.settings import Settings
+from tests.conftest import CHEAP_ARGON2
+
+
+@pytest.fixture
+def passwords():
+    return Passwords(Settings(**CHEAP_ARGON2))
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "qwertyuiop", "Iloveyou1", "PASSWORD1"])
+def test_the_most_common_passwords_are_refused_in_any_case(passwords, password):
+    assert "common" in passwords.problem(password)
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "tr0ub4dor&3-staple", "ñandú en la pampa"])
+def test_uncommon_passwords_of_the_minimum_length_pass(passwords, password):
+    assert passwords.problem(password) is None
+
+
+def test_the_list_holds_the_shipped_20000_passwords():
+    shipped = common_passwords()
+    assert 19_000 <= len(shipped) <= 20_000  # case-folding merges a few
+    assert {"123456", "password", "dragon", "letmein"} <= shipped
+
+
+def test_short_and_huge_passwords_are_refused(passwords):
+    assert "at least 8" in passwords.problem("a1b2c3")
+    assert "at most" in passwords.problem("x" * 1025)
+
+
+def test_hashes_are_argon2id_with_the_configured_cost():
+    settings = Settings(argon2_time_cost=2, argon2_memory_kib=8192, argon2_parallelism=2)
+    parameters = argon2.extract_parameters(Passwords(settings).hash("correct horse battery"))
+    assert parameters.type is argon2.Type.ID
+    assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (2, 8192, 2)
+
+
+class CountingHasher(argon2.PasswordHasher):
+    """argon2's own hasher, counting the verifications and their parameters."""
+
+    def __init__(self, inner: argon2.PasswordHasher) -> None:
+        super().__init__(inner.time_cost, inner.memory_cost, inner.parallelism)
+        self.verified: list[argon2.Parameters] = []
+
+    def verify(self, hash, password):
+        self.verified.append(argon2.extract_parameters(hash))
+        return super().verify(hash, password)
+
+
+def test_an_unknown_user_costs_one_full_verification_like_a_wrong_password():
+    """Equal work, hence similar time, without timing anything: both paths run
+    exactly one argon2id verification with the configured parameters."""
+    passwords = Passwords(Settings(argon2_time_cost=2, argon2_memory_kib=4096, argon2_parallelism=1))
+    counting = passwords._hasher = CountingHasher(passwords._hasher)
+    real = passwords.hash("correct horse battery")
+    assert passwords.verify(real, "wrong wrong wrong") is False
+    assert passwords.verify(None, "correct horse battery") is False
+    assert passwords.verify(real, "correct horse battery") is True
+    assert len(counting.verified) == 3
+    assert len({(p.type, p.time_cost, p.memory_cost, p.parallelism) for p in counting.verified}) == 1
