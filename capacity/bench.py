@@ -99,6 +99,79 @@ def _time_cli(command: str, cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+def _measure_format(fmt: str, references: list[Reference], source: Path, size: int, scratch: Path,
+                    directory: Path, repeats: int, threads: int, sevenzip: str) -> list[dict]:
+    level = references[0].level
+    core_out = scratch / f"core.{fmt}"
+    outs = [scratch / f"ref{index}.{fmt}" for index in range(len(references))]
+    commands = [ref.command.format(src=source.name, out=out, t=threads, sevenzip=sevenzip)
+                for ref, out in zip(references, outs)]
+    core_times: list[float] = []
+    ref_times: list[list[float]] = [[] for _ in references]
+    load = [os.getloadavg()[0]]
+    for repeat in range(repeats):
+        def run_core() -> None:
+            core_out.unlink(missing_ok=True)
+            core_times.append(_time_core(source, core_out, fmt, level, threads))
+
+        def run_refs() -> None:
+            for times, out, command in zip(ref_times, outs, commands):
+                out.unlink(missing_ok=True)
+                times.append(_time_cli(command, directory))
+
+        for step in ((run_core, run_refs) if repeat % 2 == 0 else (run_refs, run_core)):
+            step()
+    load.append(os.getloadavg()[0])
+    core_seconds, core_bytes = statistics.median(core_times), core_out.stat().st_size
+    rows = []
+    for ref, out, times in zip(references, outs, ref_times):
+        ref_seconds, ref_bytes = statistics.median(times), out.stat().st_size
+        row = {
+            "corpus": source.stem, "format": fmt, "level": level,
+            "core_seconds": round(core_seconds, 3), "core_mb_s": size / MB / core_seconds,
+            "core_ratio": core_bytes / size, "core_bytes": core_bytes,
+            "core_runs_seconds": [round(t, 3) for t in core_times],
+            "reference": ref.command.format(src="FILE", out="OUT", t=threads, sevenzip=sevenzip),
+            "ref_seconds": round(ref_seconds, 3), "ref_mb_s": size / MB / ref_seconds,
+            "ref_ratio": ref_bytes / size, "ref_bytes": ref_bytes,
+            "ref_runs_seconds": [round(t, 3) for t in times],
+            "speed_vs_ref": ref_seconds / core_seconds, "size_vs_ref": core_bytes / ref_bytes,
+            "target": ref.target, "load_average_1m": [round(value, 2) for value in load],
+        }
+        row["verdict"] = verdict(row)
+        rows.append(row)
+        log.info(
+            "%-6s %-7s core %6.1f MB/s ratio %.3f | %-40s %6.1f MB/s ratio %.3f | %.2fx size %.3f | load %s | %s",
+            source.stem, fmt, row["core_mb_s"], row["core_ratio"], row["reference"][:40],
+            row["ref_mb_s"], row["ref_ratio"], row["speed_vs_ref"], row["size_vs_ref"],
+            row["load_average_1m"], row["verdict"],
+        )
+    return rows
+
+
+def core_libraries() -> dict:
+    """The versions of the compression libraries the core links."""
+    import zlib
+
+    import zstandard
+
+    return {"zlib": zlib.ZLIB_RUNTIME_VERSION, "zstandard": zstandard.__version__,
+            "libzstd": ".".join(map(str, zstandard.ZSTD_VERSION)), "liblzma": _liblzma_version(),
+            "python": sys.version.split()[0]}
+
+
+def _liblzma_version() -> str:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("lzma")
+    if not name:
+        return "unknown"
+    library = ctypes.CDLL(name)
+    library.lzma_version_string.restype = ctypes.c_char_p
+    return library.lzma_version_string().decode()
+
+
 def _time_core(source: Path, output: Path, fmt: str, level: int, threads: int) -> float:
     from comprimemelo.compression import ArchiveFormat, InputFile, compress
 
@@ -107,11 +180,28 @@ def _time_core(source: Path, output: Path, fmt: str, level: int, threads: int) -
     return time.perf_counter() - started
 
 
+SIZE_TOLERANCE = 1.02  # the core's archive may be at most 2% larger than the tool's
+
+
+def verdict(row: dict) -> str:
+    """``met`` when the core is fast enough and its archive small enough, else what is missed."""
+    missed = []
+    if row["speed_vs_ref"] < row["target"]:
+        missed.append(f"speed {row['speed_vs_ref']:.2f}x < {row['target']:.1f}x")
+    if row["size_vs_ref"] > SIZE_TOLERANCE:
+        missed.append(f"size {row['size_vs_ref']:.3f} > {SIZE_TOLERANCE}")
+    return "met" if not missed else "missed: " + ", ".join(missed)
+
+
 def run_benchmark(
     corpora: list[str], formats: list[str] | None, repeats: int, threads: int, work: Path | None = None,
     corpus_dir: Path = CORPUS_DIR, require_tools: bool = False,
 ) -> dict:
     """Measure; return the summary (rows of core vs reference per corpus and format).
+
+    For each corpus and format, each repeat runs the core and every reference tool of
+    that format back to back, alternating which goes first, so a burst of load from
+    elsewhere hits both sides alike; the median of the repeats is kept.
 
     A reference whose tool is missing is skipped (and listed in ``skipped``);
     :raise ToolMissing: instead when ``require_tools`` (CI).
@@ -134,38 +224,9 @@ def run_benchmark(
             size = source.stat().st_size
             references = [r for r in REFERENCES
                           if (not formats or r.format in formats) and r.command not in skipped_commands]
-            core_cache: dict[str, tuple[float, int]] = {}
-            for ref in references:
-                core_out = scratch / f"core.{ref.format}"
-                ref_out = scratch / f"ref.{ref.format}"
-                core_times, ref_times = [], []
-                command = ref.command.format(src=source.name, out=ref_out, t=threads, sevenzip=sevenzip)
-                for _ in range(repeats):
-                    if ref.format not in core_cache:
-                        core_out.unlink(missing_ok=True)
-                        core_times.append(_time_core(source, core_out, ref.format, ref.level, threads))
-                    ref_out.unlink(missing_ok=True)
-                    ref_times.append(_time_cli(command, directory))
-                if ref.format not in core_cache:
-                    core_cache[ref.format] = (statistics.median(core_times), core_out.stat().st_size)
-                core_seconds, core_bytes = core_cache[ref.format]
-                ref_seconds, ref_bytes = statistics.median(ref_times), ref_out.stat().st_size
-                row = {
-                    "corpus": corpus, "format": ref.format, "level": ref.level,
-                    "core_seconds": round(core_seconds, 3), "core_mb_s": size / MB / core_seconds,
-                    "core_ratio": core_bytes / size, "core_bytes": core_bytes,
-                    "reference": ref.command.format(src="FILE", out="OUT", t=threads, sevenzip=sevenzip),
-                    "ref_seconds": round(ref_seconds, 3), "ref_mb_s": size / MB / ref_seconds,
-                    "ref_ratio": ref_bytes / size, "ref_bytes": ref_bytes,
-                    "speed_vs_ref": ref_seconds / core_seconds, "size_vs_ref": core_bytes / ref_bytes,
-                    "target": ref.target,
-                }
-                rows.append(row)
-                log.info(
-                    "%-6s %-7s core %6.1f MB/s ratio %.3f | %-40s %6.1f MB/s ratio %.3f | %.2fx",
-                    corpus, ref.format, row["core_mb_s"], row["core_ratio"], row["reference"][:40],
-                    row["ref_mb_s"], row["ref_ratio"], row["speed_vs_ref"],
-                )
+            for fmt in dict.fromkeys(r.format for r in references):
+                rows += _measure_format(fmt, [r for r in references if r.format == fmt], source, size,
+                                        scratch, directory, repeats, threads, sevenzip)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     manifest = directory / "MANIFEST.txt"
@@ -183,4 +244,5 @@ def run_benchmark(
         "skipped": skipped,
         "corpora": {"folder": str(directory), "script": str(CORPUS_SCRIPT), **corpora_facts},
         "tools": tool_versions(),
+        "core_libraries": core_libraries(),
     }

@@ -1,4 +1,4 @@
-"""``python -m capacity``: run | ramp | bench-compression | summary | report.
+"""``python -m capacity``: load runs, soak, benchmarks (compression, e2e, api, auth, upload), reports.
 
 Locust is imported only by ``run`` and ``ramp`` (it monkey-patches the process
 with gevent), so ``report`` and ``bench-compression`` stay plain Python.
@@ -99,6 +99,26 @@ def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--note", action="append", default=[], help="a note printed in the report (repeatable)")
 
 
+def _add_server_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
+    parser.add_argument("--serve", choices=("embedded", "postgres"), default="embedded",
+                        help="the local server started for the run (default embedded)")
+    parser.add_argument("--web-workers", type=int, help="COMPRIMEMELO_WEB_WORKERS")
+    parser.add_argument("--web-threads", type=int, help="COMPRIMEMELO_WEB_THREADS")
+    parser.add_argument("--worker-concurrency", type=int, help="COMPRIMEMELO_WORKER_CONCURRENCY")
+    parser.add_argument("--setting", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="any other COMPRIMEMELO_NAME=VALUE (repeatable)")
+    parser.add_argument("--out", type=Path, default=out, help=f"report folder (default {out})")
+    parser.add_argument("--note", action="append", default=[], help="a note printed in the report (repeatable)")
+
+
+def _server_settings(args: argparse.Namespace) -> dict[str, str]:
+    settings = {name: value for name, value in args.setting}
+    for name in ("web_workers", "web_threads", "worker_concurrency"):
+        if getattr(args, name, None) is not None:
+            settings[name.upper()] = str(getattr(args, name))
+    return settings
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m capacity", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -130,6 +150,51 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=REPORTS / "compression")
     bench.add_argument("--note", action="append", default=[])
     bench.set_defaults(handler=command_bench)
+
+    soak = commands.add_parser("soak", help="the mixed scenario for a long while, sampling web and worker RSS")
+    _add_server_arguments(soak, out=REPORTS / "soak")
+    soak.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    soak.add_argument("--spawn-rate", type=float, default=10, help="users started per second (default 10)")
+    soak.add_argument("--duration", type=parse_duration, default=600.0, help="run time (default 10m)")
+    soak.add_argument("--sample-seconds", type=float, default=5.0, help="RSS sampling interval (default 5)")
+    soak.set_defaults(handler=command_soak)
+
+    e2e = commands.add_parser("bench-e2e", help="target 2: files/min through the service vs the bare core")
+    _add_server_arguments(e2e, out=REPORTS / "e2e")
+    e2e.add_argument("--file-size", type=parse_size, default=5 * 10**6, help="default 5MB")
+    e2e.add_argument("--files", type=int, default=24, help="files per batch (default 24)")
+    e2e.add_argument("--rounds", type=int, default=3, help="batches per side, interleaved (default 3)")
+    e2e.add_argument("--formats", default="zip,tar.gz,tar.zst", help="used in turn (default zip,tar.gz,tar.zst)")
+    e2e.add_argument("--latency-files", type=int, default=30, help="files sent one at a time (default 30)")
+    e2e.set_defaults(handler=command_target, target="e2e")
+
+    api = commands.add_parser("bench-api", help="target 3: GET /api/tasks at 1000 connections vs bare Flask")
+    _add_server_arguments(api, out=REPORTS / "api")
+    api.add_argument("--users", type=int, default=1000, help="concurrent connections (default 1000)")
+    api.add_argument("--spawn-rate", type=float, default=200, help="users started per second (default 200)")
+    api.add_argument("--duration", type=parse_duration, default=30.0, help="measured time per run (default 30s)")
+    api.add_argument("--rounds", type=int, default=2, help="runs per side, interleaved (default 2)")
+    api.add_argument("--accounts", type=int, default=20)
+    api.add_argument("--tasks-per-account", type=int, default=20)
+    api.set_defaults(handler=command_target, target="api")
+
+    auth = commands.add_parser("bench-auth", help="target 4: logins and sign-ups vs the argon2id hash rate")
+    _add_server_arguments(auth, out=REPORTS / "auth")
+    auth.add_argument("--clients", type=int, default=8, help="HTTP client threads (default 8)")
+    auth.add_argument("--hash-threads", type=int, default=4, help="threads hashing for the baseline (default 4)")
+    auth.add_argument("--duration", type=parse_duration, default=20.0, help="per measurement (default 20s)")
+    auth.add_argument("--rounds", type=int, default=3)
+    auth.add_argument("--burst", type=int, default=350, help="logins sent at once (default 350)")
+    auth.set_defaults(handler=command_target, target="auth")
+
+    upload = commands.add_parser("bench-upload", help="target 5: a 2 GiB upload: web RSS, MB/s; worker RSS")
+    _add_server_arguments(upload, out=REPORTS / "upload")
+    upload.add_argument("--size", type=parse_size, default=2 * 2**30, help="upload size (default 2GiB)")
+    upload.add_argument("--worker-sizes", default="10MB,200MB,2GiB",
+                        help="files the worker compresses, smallest first (default 10MB,200MB,2GiB)")
+    upload.add_argument("--format", default="tar.zst", help="archive format (default tar.zst)")
+    upload.add_argument("--rounds", type=int, default=2)
+    upload.set_defaults(handler=command_target, target="upload")
 
     overview = commands.add_parser("summary", help="write REPORTS/README.md: the headline figures of every report")
     overview.add_argument("reports", type=Path, nargs="?", default=REPORTS)
@@ -211,13 +276,65 @@ def command_bench(args: argparse.Namespace) -> int:
         corpus_dir=args.corpus or bench.CORPUS_DIR,
         require_tools=bool(os.environ.get("CI")),
     )
+    machine["load_average_at_end"] = list(os.getloadavg())
     summary.update(command=args.command_line, machine=machine, notes=args.note)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (args.out / "bench.md").write_text(report.bench_markdown(summary))
+    (args.out / "bench.md").write_text(report.bench_document(summary))
     report.write_report(args.out)
-    print(report.bench_markdown(summary))
+    print(report.bench_document(summary))
     print(f"report: {args.out / 'report.html'}")
+    return 0
+
+
+def command_soak(args: argparse.Namespace) -> int:
+    from capacity.loadrun import RunConfig  # locust patches the process before the server starts
+    from capacity.server import local_server
+    from capacity.soak import run_soak
+
+    with local_server(args.serve, _server_settings(args)) as (host, service):
+        config = RunConfig(host=host, scenario="mixed", out=args.out, users=args.users, spawn_rate=args.spawn_rate,
+                           duration=args.duration, command=args.command_line, service=service, notes=args.note)
+        summary = run_soak(config, args.sample_seconds)
+    _print_headline(summary, args.out)
+    print((args.out / "soak.md").read_text())
+    return 0
+
+
+def command_target(args: argparse.Namespace) -> int:
+    """``bench-e2e``, ``bench-api``, ``bench-auth``, ``bench-upload``: start a server, measure, write the report."""
+    from capacity import targets
+    from capacity.server import local_server
+
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    if args.target == "api":
+        from capacity import apibench  # noqa: F401 - locust patches the process before any server starts
+    with local_server(args.serve, _server_settings(args)) as (host, service):
+        common = {"command": args.command_line, "notes": args.note}
+        if args.target == "e2e":
+            from capacity import e2e
+
+            summary = e2e.run(host, service, file_size=args.file_size, files=args.files, rounds=args.rounds,
+                              formats=[f.strip() for f in args.formats.split(",") if f.strip()],
+                              latency_files=args.latency_files, **common)
+        elif args.target == "api":
+            from capacity import apibench
+
+            summary = apibench.run(host, service, users=args.users, spawn_rate=args.spawn_rate,
+                                   duration=args.duration, rounds=args.rounds, accounts=args.accounts,
+                                   tasks_per_account=args.tasks_per_account, **common)
+        elif args.target == "auth":
+            from capacity import authbench
+
+            summary = authbench.run(host, service, clients=args.clients, hash_threads=args.hash_threads,
+                                    seconds=args.duration, rounds=args.rounds, burst=args.burst, **common)
+        else:
+            from capacity import uploadbench
+
+            summary = uploadbench.run(host, service, size=args.size, fmt=args.format, rounds=args.rounds,
+                                      worker_sizes=[parse_size(s) for s in args.worker_sizes.split(",") if s.strip()],
+                                      **common)
+    targets.write(args.out, summary)
     return 0
 
 

@@ -200,7 +200,31 @@ def _headline(summary: dict) -> str:
     return "<p>" + parts[0] + "</p>" + "".join(parts[1:])
 
 
-def render_load(summary: dict, rows: list[dict], conversions: list[dict]) -> str:
+def _soak_section(soak: dict, rss_rows: list[dict]) -> str:
+    table = _table(
+        ["role", "start MB", "middle MB", "end MB", "min MB", "max MB", "slope MB/min", "samples"],
+        [[role, _fmt(t["start_mb"], 1), _fmt(t["middle_mb"], 1), _fmt(t["end_mb"], 1), _fmt(t["min_mb"], 1),
+          _fmt(t["max_mb"], 1), _fmt(t["slope_mb_per_min"], 3), _fmt(t["samples"])]
+         for role, t in soak["memory"].items()])
+    verdict = f'<span class="{"ok" if soak["verdict"] == "met" else "bad"}">{html.escape(soak["verdict"])}</span>'
+    text = (f"<h2>Soak: memory and errors</h2><p class=big>{_fmt(soak['requests'])} requests, "
+            f"{_fmt(soak['errors'])} errors, {_fmt(soak['conversions_failed'])} conversions failed; {verdict} "
+            f"({html.escape(soak['flat_rule'])}, 0 errors). RSS sampled every {soak['sample_interval_seconds']} s.</p>"
+            + table)
+    if rss_rows:
+        fig, axis = plt.subplots(figsize=FIGSIZE)
+        times = [float(r["t"]) / 60 for r in rss_rows]
+        for role in soak["memory"]:
+            axis.plot(times, [float(r[f"{role}_rss_mb"]) for r in rss_rows], label=f"{role} RSS")
+        axis.set_xlabel("minutes since start")
+        axis.set_ylabel("MB")
+        axis.set_ylim(bottom=0)
+        axis.legend()
+        text += _png(fig)
+    return text
+
+
+def render_load(summary: dict, rows: list[dict], conversions: list[dict], rss_rows: list[dict] = ()) -> str:
     title = f"comprimemelo capacity: {summary['scenario']} ({summary['mode']})"
     sections = [f"<h1>{html.escape(title)}</h1>",
                 f"<p>{html.escape(summary.get('description', ''))}. Started {summary['started_at']} "
@@ -214,6 +238,8 @@ def render_load(summary: dict, rows: list[dict], conversions: list[dict]) -> str
               _fmt(s["p95_ms"]), _fmt(s["p99_ms"]),
               '<span class="ok">yes</span>' if s["passed"] else '<span class="bad">no</span>']
              for s in ramp["steps"]]))
+    if summary.get("soak"):
+        sections.append(_soak_section(summary["soak"], rss_rows))
     for chart_title, image in load_charts(summary, rows, conversions):
         sections.append(f"<h2>{html.escape(chart_title)}</h2>{image}")
     sections.append("<h2>Endpoints (whole run)</h2>")
@@ -263,7 +289,8 @@ def write_report(folder: Path) -> Path:
     if summary.get("mode") == "bench-compression":
         page = render_bench(summary)
     else:
-        page = render_load(summary, _read_csv(folder / "timeseries.csv"), _read_csv(folder / "conversions.csv"))
+        page = render_load(summary, _read_csv(folder / "timeseries.csv"), _read_csv(folder / "conversions.csv"),
+                           _read_csv(folder / "rss.csv"))
     path = folder / "report.html"
     path.write_text(page)
     return path
@@ -276,16 +303,42 @@ def bench_markdown(summary: dict) -> str:
     """The side-by-side table: core vs. each reference tool, per corpus and format."""
     lines = [
         "| corpus | format | level | core MB/s | core ratio | reference | ref MB/s | ref ratio "
-        "| speed core/ref | size core/ref |",
-        "|---|---|---|---:|---:|---|---:|---:|---:|---:|",
+        "| speed core/ref | target | size core/ref | load 1m | verdict |",
+        "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in summary["rows"]:
         reference = row["reference"].replace("|", "\\|")  # a pipe would end the table cell
+        load = "→".join(f"{value:.1f}" for value in row.get("load_average_1m", [])) or "–"
         lines.append(
             f"| {row['corpus']} | {row['format']} | {row['level']} | {row['core_mb_s']:.1f} | "
             f"{row['core_ratio']:.3f} | `{reference}` | {row['ref_mb_s']:.1f} | {row['ref_ratio']:.3f} | "
-            f"{row['speed_vs_ref']:.2f}× | {row['size_vs_ref']:.3f} |"
+            f"{row['speed_vs_ref']:.2f}× | ≥{row['target']:.1f}× | {row['size_vs_ref']:.3f} | {load} | "
+            f"{row.get('verdict', '–')} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def bench_document(summary: dict) -> str:
+    """``bench.md``: how it was measured, on what, the table, and the notes."""
+    machine = summary.get("machine", {})
+    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    load = f"{start[0]:.2f} → {end[0]:.2f}" if start and end else "–"
+    lines = [
+        "# Compression core vs. command-line tools", "",
+        f"Command: `{summary.get('command', '')}`", "",
+        f"Machine: {machine.get('cores')} cores ({machine.get('cpu_model')}), {machine.get('memory_gib')} GiB, "
+        f"{machine.get('os')}, Python {machine.get('python')}, commit {machine.get('git_commit')}; "
+        f"load average (1 min) {load}.", "",
+        f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at "
+        f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
+        "interleaved (alternating which runs first); MB/s is input bytes (10^6) per second of wall time; "
+        "ratio is compressed/input. Core libraries: "
+        + ", ".join(f"{k} {v}" for k, v in summary.get("core_libraries", {}).items()) + ".", "",
+        "Tools: " + "; ".join(f"{k}: {v}" for k, v in summary.get("tools", {}).items()), "",
+        bench_markdown(summary),
+    ]
+    if summary.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in summary["notes"]] + [""]
     return "\n".join(lines) + "\n"
 
 
@@ -314,12 +367,16 @@ def render_bench(summary: dict) -> str:
     rows = summary["rows"]
     table = _table(
         ["corpus", "format", "level", "core MB/s", "core ratio", "reference", "ref MB/s", "ref ratio",
-         "speed core/ref", "target", "size core/ref"],
+         "speed core/ref", "target", "size core/ref", "runs core / ref (s)", "load 1m", "verdict"],
         [[r["corpus"], r["format"], _fmt(r["level"]), _fmt(r["core_mb_s"], 1), _fmt(r["core_ratio"], 3),
           f"<code>{html.escape(r['reference'])}</code>", _fmt(r["ref_mb_s"], 1), _fmt(r["ref_ratio"], 3),
           f'<span class="{"ok" if r["speed_vs_ref"] >= r["target"] else "bad"}">{r["speed_vs_ref"]:.2f}×</span>',
           f"≥{r['target']:.1f}×",
-          f'<span class="{"ok" if r["size_vs_ref"] <= 1.02 else "bad"}">{r["size_vs_ref"]:.3f}</span>']
+          f'<span class="{"ok" if r["size_vs_ref"] <= 1.02 else "bad"}">{r["size_vs_ref"]:.3f}</span>',
+          html.escape(" ".join(map(str, r.get("core_runs_seconds", [])))) + " / "
+          + html.escape(" ".join(map(str, r.get("ref_runs_seconds", [])))),
+          "→".join(f"{v:.1f}" for v in r.get("load_average_1m", [])) or "–",
+          html.escape(r.get("verdict", "–"))]
          for r in rows],
         left=2,
     )
@@ -333,6 +390,7 @@ def render_bench(summary: dict) -> str:
         "<h2>Command</h2><pre>" + html.escape(summary["command"]) + "</pre>",
         "<h2>Machine</h2>" + _kv_table(summary["machine"]),
         "<h2>Tools</h2>" + _kv_table(summary["tools"]),
+        "<h2>Core libraries</h2>" + _kv_table(summary.get("core_libraries", {})),
     ]
     if summary.get("notes"):
         sections.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in summary["notes"])

@@ -86,7 +86,7 @@ def local_server(kind: str, settings: dict[str, str] | None = None) -> Iterator[
         stack.callback(_stop)
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(base_url, process, log_path)
-        yield base_url, describe_local(kind, settings, database)
+        yield base_url, {**describe_local(kind, settings, database), "serve_pid": process.pid}
 
 
 def describe_local(kind: str, settings: dict[str, str], database: dict) -> dict:

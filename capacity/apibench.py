@@ -1,0 +1,129 @@
+"""``bench-api``: ``GET /api/tasks`` (20 tasks per user) at high concurrency against a
+bare Flask JSON endpoint served by gunicorn with the same settings, in the same
+run (issue 8, target 3).
+
+Each measurement starts ``users`` locust users with no think time (one keep-alive
+connection each), waits until all have started, then counts requests for
+``duration`` seconds. The service and the baseline are measured in turn,
+alternating, ``rounds`` times; medians are kept. The load generator runs in this
+process, on the same machine: its own CPU use is reported, since it competes with
+the servers for the same cores.
+
+Imports locust (gevent monkey-patching): run in the ``python -m capacity`` process only.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import gevent
+import psutil
+from locust import FastHttpUser, constant, task
+from locust.env import Environment
+
+from capacity import targets
+from capacity.accounts import PoolSpec, create_pool
+from capacity.baseline import bare_server, gunicorn_options
+from capacity.machine import machine_facts
+
+log = logging.getLogger("capacity")
+
+THROUGHPUT_TARGET = 0.5
+P95_TARGET_MS = 500
+SPAWN_TIMEOUT_SECONDS = 120
+REQUEST_TIMEOUT_SECONDS = 60
+
+
+class ListTasks(FastHttpUser):
+    """``GET /api/tasks`` as one of the pre-created accounts, with no think time."""
+
+    wait_time = constant(0)
+    network_timeout = REQUEST_TIMEOUT_SECONDS
+    connection_timeout = REQUEST_TIMEOUT_SECONDS
+    tokens: list[str] = []
+
+    def on_start(self) -> None:
+        self.headers = {"Authorization": f"Bearer {random.choice(self.tokens)}"} if self.tokens else {}
+
+    @task
+    def list_tasks(self) -> None:
+        self.client.get("/api/tasks", headers=self.headers, name="/api/tasks")
+
+
+def measure(host: str, tokens: list[str], users: int, spawn_rate: float, duration: float) -> dict:
+    """Start ``users`` users against ``host``; once all run, count ``duration`` seconds of requests."""
+    ListTasks.tokens = tokens
+    env = Environment(user_classes=[ListTasks], host=host)
+    runner = env.create_local_runner()
+    me = psutil.Process()
+    try:
+        runner.start(users, spawn_rate=spawn_rate)
+        deadline = time.monotonic() + SPAWN_TIMEOUT_SECONDS
+        while runner.user_count < users and time.monotonic() < deadline:
+            gevent.sleep(0.5)
+        gevent.sleep(2)  # let every user make its first request before counting
+        env.stats.reset_all()
+        cpu_before, started = me.cpu_times(), time.monotonic()
+        gevent.sleep(duration)
+        cpu_after, seconds = me.cpu_times(), time.monotonic() - started
+        total = env.stats.total
+        result = {
+            "users_running": runner.user_count, "seconds": round(seconds, 2), "requests": total.num_requests,
+            "failures": total.num_failures, "rps": round(total.num_requests / seconds, 1),
+            "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
+            "p99_ms": total.get_response_time_percentile(0.99),
+            "load_generator_cpu_percent": round(
+                100 * ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / seconds, 1),
+            "errors": {str(key): error.occurrences for key, error in env.stats.errors.items()},
+        }
+    finally:
+        runner.quit()
+    return result
+
+
+def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration: float, rounds: int,
+        accounts: int, tasks_per_account: int, command: str, notes: list[str]) -> dict:
+    """Measure; return the report summary (see ``capacity.targets``)."""
+    machine = machine_facts()
+    pool = create_pool(base_url, f"cap{random.randrange(16**8):08x}", PoolSpec(accounts, tasks_per_account))
+    tokens = [account.token for account in pool]
+    service_runs, bare_runs = [], []
+    with bare_server(service) as (bare_url, _process):
+        for round_index in range(rounds):
+            order = ("service", "bare") if round_index % 2 == 0 else ("bare", "service")
+            for side in order:
+                host = base_url if side == "service" else bare_url
+                result = measure(host, tokens, users, spawn_rate, duration)
+                (service_runs if side == "service" else bare_runs).append(result)
+                log.info("round %d %-7s %s", round_index + 1, side, result)
+                gevent.sleep(3)  # let closed connections drain between runs
+    service_rps = targets.median([r["rps"] for r in service_runs])
+    bare_rps = targets.median([r["rps"] for r in bare_runs])
+    p95 = targets.median([r["p95_ms"] for r in service_runs])
+    failures = sum(r["failures"] for r in service_runs)
+    throughput_ratio = targets.ratio(service_rps, bare_rps)
+    checks = [
+        targets.check(f"GET /api/tasks at {users} connections", service_rps, "req/s", baseline=bare_rps,
+                      baseline_name="bare Flask JSON, same gunicorn settings", ratio_value=throughput_ratio,
+                      target=f"≥ {THROUGHPUT_TARGET}× the bare endpoint",
+                      met=targets.at_least(throughput_ratio, THROUGHPUT_TARGET)),
+        targets.check("p95 latency (median of rounds)", p95, "ms",
+                      baseline=targets.median([r["p95_ms"] for r in bare_runs]), baseline_name="bare endpoint p95",
+                      target=f"< {P95_TARGET_MS} ms", met=targets.at_most(p95, P95_TARGET_MS - 1)),
+        targets.check("failed requests", failures, "", target="0", met=failures == 0),
+    ]
+    return {
+        "mode": "bench-api", "title": f"API: GET /api/tasks at {users} connections vs bare Flask (target 3)",
+        "command": command, "machine": machine,
+        "configuration": {"service": service,
+                          "baseline": "capacity.bareapp:app under gunicorn " + " ".join(gunicorn_options(service)),
+                          "users": users, "spawn_rate": spawn_rate, "measured_seconds": duration, "rounds": rounds,
+                          "accounts": accounts, "tasks_per_account": tasks_per_account,
+                          "load_generator": "locust FastHttpUser, no think time, one process in the benchmark "
+                                            "process, same machine (its CPU is in each run)"},
+        "results": {"service_runs": service_runs, "bare_runs": bare_runs,
+                    "service_rps_median": service_rps, "bare_rps_median": bare_rps},
+        "checks": checks, "notes": notes,
+    }

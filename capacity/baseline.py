@@ -1,0 +1,63 @@
+"""The bare baseline server: ``capacity.bareapp`` under gunicorn with the service's settings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from capacity.server import _free_port
+
+log = logging.getLogger("capacity")
+
+BASELINE_START_SECONDS = 30
+REPO = Path(__file__).resolve().parent.parent
+
+
+def gunicorn_options(service: dict) -> list[str]:
+    """The service's gunicorn settings (``comprimemelo web``), as command-line options."""
+    from comprimemelo import cli
+
+    return ["--workers", str(service["web_workers"]), "--threads", str(service["web_threads"]),
+            "--worker-class", "gthread", "--timeout", str(cli.GUNICORN_TIMEOUT_SECONDS),
+            "--graceful-timeout", str(cli.GUNICORN_GRACEFUL_TIMEOUT_SECONDS),
+            "--keep-alive", str(cli.GUNICORN_KEEPALIVE_SECONDS), "--no-control-socket"]
+
+
+@contextlib.contextmanager
+def bare_server(service: dict) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``capacity.bareapp`` under gunicorn with the service's settings, on a free port."""
+    port = _free_port()
+    log_file = tempfile.TemporaryFile()
+    command = [sys.executable, "-m", "gunicorn", *gunicorn_options(service), "--bind", f"127.0.0.1:{port}",
+               "capacity.bareapp:app"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + BASELINE_START_SECONDS
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(base_url + "/api/tasks", timeout=5).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log_file.seek(0)
+                raise RuntimeError(f"bare gunicorn did not start: {log_file.read()[-2000:]!r}")
+            time.sleep(0.2)
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+        log_file.close()
+
+

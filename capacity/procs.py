@@ -1,0 +1,148 @@
+"""The memory of a local ``comprimemelo serve``: its web (gunicorn master and
+workers) and worker processes, sampled over time, and the trend of those samples.
+
+``comprimemelo serve`` starts ``comprimemelo web`` (gunicorn: a master that forks
+the web workers) and ``comprimemelo worker``; each role is that child process of
+``serve`` and all its descendants.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psutil
+
+MB = 1e6
+ROLES = ("web", "worker")
+SECONDS_PER_MINUTE = 60.0
+
+
+def role_of(cmdline: Sequence[str]) -> str | None:
+    """``web`` or ``worker`` for a direct child of ``comprimemelo serve``, by its command line."""
+    words = [word.rsplit("/", 1)[-1] for word in cmdline]
+    for role in ROLES:
+        if role in words:
+            return role
+    return None
+
+
+def role_processes(serve_pid: int) -> dict[str, list[psutil.Process]]:
+    """Each role's processes now: its child of ``serve`` and that child's descendants."""
+    groups: dict[str, list[psutil.Process]] = {role: [] for role in ROLES}
+    try:
+        children = psutil.Process(serve_pid).children()
+    except psutil.NoSuchProcess:
+        return groups
+    for child in children:
+        try:
+            role = role_of(child.cmdline())
+            if role:
+                groups[role] += [child, *child.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    return groups
+
+
+def rss_bytes(processes: Sequence[psutil.Process]) -> int:
+    """The resident set of these processes, added up (processes that ended count 0)."""
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def peak_rss_bytes(process: psutil.Process) -> int:
+    """The process's peak resident set so far (``VmHWM``), or 0 if unknown."""
+    try:
+        with open(f"/proc/{process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class RssSampler:
+    """Samples the RSS of each role of a ``serve`` process every ``interval`` seconds, in a thread."""
+
+    serve_pid: int
+    interval: float = 5.0
+    samples: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._started = time.monotonic()
+
+    def sample(self) -> dict:
+        groups = role_processes(self.serve_pid)
+        row = {"t": round(time.monotonic() - self._started, 2)}
+        for role in ROLES:
+            row[f"{role}_rss_mb"] = round(rss_bytes(groups[role]) / MB, 2)
+            row[f"{role}_processes"] = len(groups[role])
+        self.samples.append(row)
+        return row
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def slope_per_minute(times_s: Sequence[float], values: Sequence[float]) -> float | None:
+    """The least-squares slope of ``values`` over time, per minute (``None`` under two points)."""
+    if len(times_s) < 2 or len(times_s) != len(values):
+        return None
+    n = len(times_s)
+    mean_t = sum(times_s) / n
+    mean_v = sum(values) / n
+    spread = sum((t - mean_t) ** 2 for t in times_s)
+    if spread == 0:
+        return None
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in zip(times_s, values)) / spread
+    return slope * SECONDS_PER_MINUTE
+
+
+def memory_trend(samples: Sequence[dict], key: str, edge_fraction: float = 0.1) -> dict:
+    """Start, middle and end (medians of the first, middle and last ``edge_fraction``
+    of the samples), min, max, and the least-squares slope in MB per minute."""
+    values = [row[key] for row in samples]
+    times = [row["t"] for row in samples]
+    if not values:
+        return {}
+    width = max(1, int(len(values) * edge_fraction))
+    middle = len(values) // 2
+
+    def median(part: Sequence[float]) -> float:
+        ordered = sorted(part)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    slope = slope_per_minute(times, values)
+    return {
+        "start_mb": round(median(values[:width]), 1),
+        "middle_mb": round(median(values[max(0, middle - width // 2): middle + width // 2 + 1]), 1),
+        "end_mb": round(median(values[-width:]), 1),
+        "min_mb": round(min(values), 1),
+        "max_mb": round(max(values), 1),
+        "slope_mb_per_min": None if slope is None else round(slope, 3),
+        "samples": len(values),
+    }
