@@ -165,6 +165,16 @@ def test_get_unknown_task_is_404(make_user):
     assert error_code(response) == "not_found"
 
 
+@pytest.mark.parametrize("task_id", [2**31, 2**63, 25442576464058096377921536])
+@pytest.mark.parametrize("suffix", ["", "/original", "/compressed"])
+def test_task_ids_beyond_the_database_range_are_404(make_user, task_id, suffix):
+    user = make_user()
+    response = user.client.get(f"/api/tasks/{task_id}{suffix}", headers=user.headers)
+    assert response.status_code == 404 and error_code(response) == "not_found"
+    response = user.client.delete(f"/api/tasks/{task_id}", headers=user.headers)
+    assert response.status_code == 404 and error_code(response) == "not_found"
+
+
 def test_original_downloads_as_an_attachment(make_user):
     user = make_user()
     task = user.upload("résumé.txt", b"the original bytes").json

@@ -18,6 +18,9 @@ FILE_FIELD = "fileName"
 FORMAT_FIELD = "newFormat"
 LEVEL_FIELD = "level"
 ORIGINAL_MEDIA_TYPE = "application/octet-stream"
+# Task ids live in a 32-bit INTEGER column; a larger id names no task, and the
+# database drivers reject it (SQLite: OverflowError) rather than finding nothing.
+MAX_TASK_ID = 2**31 - 1
 
 
 def _iso(value):
@@ -130,15 +133,27 @@ def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | No
     return value
 
 
+def owned_task(task_id: int) -> Task:
+    """The caller's task ``task_id``.
+
+    :raise NotFound: if there is no such task, it belongs to someone else, or the
+        id is beyond any the database can hold.
+    """
+    if task_id > MAX_TASK_ID:
+        raise NotFound(f"task {task_id} not found")
+    return task_service.get_task(db_session(), current_user_id(), task_id)
+
+
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def get_task(task_id: int):
-    return task_json(task_service.get_task(db_session(), current_user_id(), task_id))
+    return task_json(owned_task(task_id))
 
 
 @bp.delete("/tasks/<int:task_id>")
 @login_required
 def delete_task(task_id: int):
+    owned_task(task_id)
     task_service.delete_task(db_session(), services().storage, current_user_id(), task_id)
     return "", 204
 
@@ -146,7 +161,7 @@ def delete_task(task_id: int):
 @bp.get("/tasks/<int:task_id>/original")
 @login_required
 def download_original(task_id: int):
-    task = task_service.get_task(db_session(), current_user_id(), task_id)
+    task = owned_task(task_id)
     index = _int_arg("file", minimum=0) or 0
     if index >= len(task.files):
         raise NotFound(f"task {task_id} has no file {index}")
@@ -157,7 +172,7 @@ def download_original(task_id: int):
 @bp.get("/tasks/<int:task_id>/compressed")
 @login_required
 def download_compressed(task_id: int):
-    task = task_service.get_task(db_session(), current_user_id(), task_id)
+    task = owned_task(task_id)
     return _send_archive(task)
 
 
