@@ -11,7 +11,9 @@ marked ``failed`` with the reason.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import errno
 import logging
 import tempfile
 import threading
@@ -23,13 +25,13 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims
+from comprimemelo import claims, metrics
 from comprimemelo.claims import ClaimOutcome
-from comprimemelo.compression import ArchiveFormat, InputFile, compress
+from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
 from comprimemelo.queue import Delivery, Queue, QueueError
 from comprimemelo.settings import Settings
-from comprimemelo.storage import ObjectNotFound, Storage
+from comprimemelo.storage import ObjectNotFound, Storage, StorageError
 from comprimemelo.tasks import archive_key, republish_stale
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,36 @@ class ShuttingDown(Exception):
 
 def retry_delay(attempt: int) -> float:
     return min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+def failure_reason(error: BaseException) -> str:
+    """A short, bounded label for the metrics of a failed attempt."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+            return "disk_full"
+        cause = cause.__cause__
+    for kind, reason in (
+        (ObjectNotFound, "original_missing"),
+        (CompressionError, "compression"),
+        (StorageError, "storage"),
+        (SQLAlchemyError, "database"),
+        (QueueError, "queue"),
+    ):
+        if isinstance(error, kind):
+            return reason
+    return "internal"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Archive:
+    key: str
+    size: int
+    fmt: str
+    input_bytes: int
 
 
 def describe(error: BaseException) -> str:
@@ -180,6 +212,7 @@ class Worker:
                 letter.ack()
                 if changed:
                     failed += 1
+                    metrics.TASK_FAILURES.labels("dead_lettered").inc()
                     log.error("task %s failed: its message was dead-lettered", task_id)
                     self._notify(task_id, "failed")
         except (QueueError, SQLAlchemyError) as error:
@@ -211,18 +244,24 @@ class Worker:
                 self._notify(task_id, "failed")
             return
 
+        metrics.TASKS_IN_PROGRESS.inc()
+        try:
+            self._process(task_id, delivery)
+        finally:
+            metrics.TASKS_IN_PROGRESS.dec()
+
+    def _process(self, task_id: int, delivery: Delivery) -> None:
+        started = time.monotonic()
         heartbeat = _Heartbeat(self, task_id, delivery)
         heartbeat.start()
-        key: str | None = None
         try:
-            key, size = self._compress(task_id, heartbeat)
+            archive = self._compress(task_id, heartbeat)
         except Exception as error:
             heartbeat.stop()
-            if key:
-                self.storage.delete(key)
             self._attempt_failed(task_id, delivery, error)
             return
         heartbeat.stop()
+        key, size = archive.key, archive.size
         with self.sessions() as session:
             done = claims.complete(session, task_id, self.id, key=key, size=size)
         if not done:
@@ -232,9 +271,13 @@ class Worker:
             return
         delivery.ack()
         log.info("task %s processed (%d bytes)", task_id, size)
+        metrics.TASKS_FINISHED.labels(archive.fmt, "processed").inc()
+        metrics.TASK_SECONDS.labels(archive.fmt).observe(time.monotonic() - started)
+        metrics.TASK_INPUT_BYTES.labels(archive.fmt).inc(archive.input_bytes)
+        metrics.TASK_OUTPUT_BYTES.labels(archive.fmt).inc(size)
         self._notify(task_id, "processed")
 
-    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> tuple[str, int]:
+    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> _Archive:
         with self.sessions() as session:
             task = session.get(Task, task_id)
             if task is None:
@@ -255,11 +298,11 @@ class Worker:
             def progress(_done: int, _total: int) -> None:
                 heartbeat.check()
 
-            compress(inputs, output, fmt, level, progress=progress)
+            result = compress(inputs, output, fmt, level, progress=progress)
             heartbeat.check()
             key = archive_key(prefix, fmt)
             size = self.storage.put_file(key, output)
-            return key, size
+            return _Archive(key, size, fmt.value, result.input_bytes)
 
     def _attempt_failed(self, task_id: int, delivery: Delivery, error: Exception) -> None:
         if isinstance(error, LeaseLost):
@@ -275,9 +318,12 @@ class Worker:
             log.info("task %s released on shutdown", task_id)
             return
         reason = describe(error)
+        metrics.TASK_FAILURES.labels(failure_reason(error)).inc()
+        fmt = "unknown"
         try:
             with self.sessions() as session:
                 task = session.get(Task, task_id)
+                fmt = task.new_format if task else fmt
                 attempts = task.attempts if task else self.settings.max_attempts
                 if attempts >= self.settings.max_attempts:
                     claims.fail(session, task_id, self.id, error=reason)
@@ -290,6 +336,7 @@ class Worker:
             delivery.nack(BACKEND_ERROR_PAUSE_SECONDS)
             return
         if final:
+            metrics.TASKS_FINISHED.labels(fmt, "failed").inc()
             log.error("task %s failed after %d attempts: %s", task_id, attempts, reason)
             delivery.ack()
             self._notify(task_id, "failed")
