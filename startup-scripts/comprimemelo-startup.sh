@@ -148,8 +148,11 @@ COMPRIMEMELO_DEAD_LETTER_SUBSCRIPTION=projects/${project}/subscriptions/${dead_l
   else
     local public_url
     public_url="$(require_attribute comprimemelo-public-url)"
+    # Google's HTTPS load balancer appends "<client>,<balancer>" to
+    # X-Forwarded-For: the client address is two hops back (rate limits).
     content+="
-COMPRIMEMELO_PUBLIC_URL=${public_url}"
+COMPRIMEMELO_PUBLIC_URL=${public_url}
+COMPRIMEMELO_PROXY_HOPS=2"
   fi
 
   secret_value="$(fetch_secret "${project}" "${secret_name}")" ||

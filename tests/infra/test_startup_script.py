@@ -182,6 +182,7 @@ def test_web_role_writes_env_file_migrates_and_starts_unit(sandbox):
         "COMPRIMEMELO_STORAGE_URL=gs://demo-project-comprimemelo-files/\n"
         "COMPRIMEMELO_QUEUE_URL=pubsub://demo-project/comprimemelo-tasks/comprimemelo-tasks-worker\n"
         "COMPRIMEMELO_PUBLIC_URL=https://comprimemelo.example.com\n"
+        "COMPRIMEMELO_PROXY_HOPS=2\n"
         f"COMPRIMEMELO_SECRET_KEY={SECRET_VALUE}\n"
         "COMPRIMEMELO_HOST=0.0.0.0\n"
         "COMPRIMEMELO_PORT=8000\n"
