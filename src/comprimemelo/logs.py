@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
 
 from comprimemelo.settings import Settings
+
+# The task a worker thread is on: every line it logs carries the task id.
+current_task_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("task_id", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries whose INFO lines are noise for an operator.
@@ -30,8 +34,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class ContextFilter(logging.Filter):
+    """Adds the request id (inside a Flask request) and the task id (inside a
+    worker's task thread) to records that do not carry them already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "task_id") and (task_id := current_task_id.get()) is not None:
+            record.task_id = task_id
+        if not hasattr(record, "request_id"):
+            request_id = _request_id()
+            if request_id:
+                record.request_id = request_id
+        return True
+
+
+def _request_id() -> str | None:
+    try:
+        from flask import g, has_request_context
+    except ImportError:  # pragma: no cover - flask is a dependency
+        return None
+    return g.get("request_id") if has_request_context() else None
+
+
 def configure(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     if settings.effective_log_format == "json":
         formatter: logging.Formatter = JsonFormatter()
         formatter.converter = __import__("time").gmtime

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, metrics
+from comprimemelo import claims, logs, metrics
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
@@ -156,6 +156,7 @@ class Worker:
         thread.start()
 
     def _run_one(self, delivery: Delivery) -> None:
+        logs.current_task_id.set(delivery.message.task_id)
         try:
             self.handle(delivery)
         except Exception:  # pragma: no cover - handle() logs what it can

@@ -1,0 +1,78 @@
+"""Log lines: JSON with request and task ids in production, never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from comprimemelo import logs
+from comprimemelo.logs import ContextFilter, JsonFormatter
+from tests.conftest import PASSWORD, TEST_SECRET_KEY
+
+
+def json_lines(records) -> list[dict]:
+    formatter, context = JsonFormatter(), ContextFilter()
+    lines = []
+    for record in records:
+        context.filter(record)
+        lines.append(json.loads(formatter.format(record)))
+    return lines
+
+
+def test_a_task_threads_lines_carry_its_task_id():
+    record_box = []
+
+    def task_thread():
+        logs.current_task_id.set(42)
+        record = logging.LogRecord("comprimemelo.worker", logging.INFO, __file__, 1, "compressing", None, None)
+        ContextFilter().filter(record)  # at emit time, in the task's thread
+        record_box.append(record)
+
+    thread = threading.Thread(target=task_thread)
+    thread.start()
+    thread.join()
+    outside = logging.LogRecord("comprimemelo.worker", logging.INFO, __file__, 1, "idle", None, None)
+    inside_line, outside_line = json_lines([record_box[0], outside])
+    assert inside_line["task_id"] == 42 and inside_line["severity"] == "INFO"
+    assert "task_id" not in outside_line
+
+
+def test_every_line_of_a_request_carries_its_request_id(app, caplog):
+    @app.get("/api/boom-for-test")
+    def boom():
+        logging.getLogger("comprimemelo.test").warning("inside the request")
+        raise RuntimeError("unexpected")
+
+    caplog.handler.addFilter(ContextFilter())  # as logs.configure() installs it
+    with caplog.at_level(logging.INFO):
+        response = app.test_client().get("/api/boom-for-test", headers={"X-Request-Id": "req-12345678"})
+    assert response.status_code == 500
+    assert "unexpected" not in response.get_data(as_text=True)  # the stack stays in the log
+    lines = json_lines(caplog.records)
+    ours = [line for line in lines if line.get("request_id") == "req-12345678"]
+    messages = {line["message"] for line in ours}
+    assert "inside the request" in messages
+    assert any("stack_trace" in line and "RuntimeError" in line["stack_trace"] for line in ours)
+    assert any(line.get("path") == "/api/boom-for-test" and line.get("status") == 500 for line in ours)
+
+
+def test_no_password_token_or_key_reaches_the_logs(client, caplog):
+    with caplog.at_level(logging.DEBUG):
+        client.post(
+            "/api/auth/signup",
+            json={"username": "quiet", "email": "quiet@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        client.post("/api/auth/login", json={"username": "quiet", "password": "wrong " + PASSWORD})
+        token = client.post("/api/auth/login", json={"username": "quiet", "password": PASSWORD}).json[
+            "access_token"
+        ]
+        headers = {"Authorization": f"Bearer {token}"}
+        client.get("/api/tasks?access_token=" + token, headers=headers)
+        client.get("/api/tasks/999999", headers=headers)
+        client.post("/api/auth/logout", headers=headers)
+        client.get("/api/tasks", headers=headers)  # revoked
+    text = "\n".join(json.dumps(line) for line in json_lines(caplog.records))
+    assert "/api/tasks" in text  # the requests were logged...
+    for secret in (PASSWORD, token, token.split(".")[2], TEST_SECRET_KEY):
+        assert secret not in text  # ...without what they carried
