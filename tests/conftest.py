@@ -21,7 +21,7 @@ from comprimemelo.settings import Settings, load_settings
 # Cloud Storage and Pub/Sub emulator fixtures.
 pytest_plugins = ["tests.emulators"]
 
-TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnopqrstuv"
 # Cheap argon2 parameters: tests exercise the code path, not the cost.
 CHEAP_ARGON2 = dict(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
 PASSWORD = "correct horse battery"

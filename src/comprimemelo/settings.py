@@ -21,6 +21,8 @@ PREFIX = "COMPRIMEMELO_"
 EMBEDDED = "embedded"
 PRODUCTION = "production"
 MIN_SECRET_KEY_LENGTH = 32
+# "aaaa...a" or "changemechangeme..." are long but not random; a hex key has 16.
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 12
 SECRET_KEY_FILE = "secret_key"
 GIB = 1024**3
 
@@ -171,7 +173,10 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     if settings.mode not in (EMBEDDED, PRODUCTION):
         raise SettingsError(f"{PREFIX}MODE must be {EMBEDDED!r} or {PRODUCTION!r}")
-    if settings.production and len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+    key = settings.secret_key
+    if settings.production and (
+        len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS
+    ):
         raise SettingsError(
             f"{PREFIX}SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} "
             "random characters in production mode"

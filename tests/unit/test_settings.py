@@ -7,7 +7,7 @@ import pytest
 
 from comprimemelo.settings import SettingsError, load_settings
 
-STRONG = "k" * 40
+STRONG = "Zq8vN3kP0xW7rT2mB5yH9cL4dF6gJ1sA"
 
 
 def test_defaults_give_the_embedded_mode(tmp_path):
@@ -45,7 +45,7 @@ def test_embedded_secret_key_is_created_once_and_kept_private(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode) == 0o600
 
 
-@pytest.mark.parametrize("key", [None, "short"])
+@pytest.mark.parametrize("key", [None, "short", "a" * 64, "changeme" * 8])
 def test_production_refuses_a_missing_or_weak_secret(tmp_path, key):
     environ = {"COMPRIMEMELO_MODE": "production", "COMPRIMEMELO_DATA_DIR": str(tmp_path)}
     if key:
