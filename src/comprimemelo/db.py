@@ -69,21 +69,34 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(engine: Engine, settings: Settings, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe when several processes start at once.
+def upgrade(engine: Engine, settings: Settings, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (default: every branch's head, as
+    features add their own migrations); safe when several processes start at once.
 
     PostgreSQL: a session-level advisory lock serialises concurrent upgrades
     across VMs. SQLite: an ``flock`` on a file beside the database does the same
     across processes on one machine.
     """
     from alembic import command
+
+    _run_alembic(command.upgrade, engine, settings, revision)
+
+
+def downgrade(engine: Engine, settings: Settings, revision: str) -> None:
+    """Take the schema back to ``revision`` (``base``: empty), e.g. to undo a release."""
+    from alembic import command
+
+    _run_alembic(command.downgrade, engine, settings, revision)
+
+
+def _run_alembic(step, engine: Engine, settings: Settings, revision: str) -> None:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with _migration_lock(engine, settings), engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
         connection.commit()
 
 

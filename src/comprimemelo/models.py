@@ -1,7 +1,7 @@
 """The data model: users, their tasks and each task's input files.
 
-A task owns one or more ``TaskFile`` rows so that one archive can later be
-made from many uploads; today the API creates one file per task. Leases
+A task owns one or more ``TaskFile`` rows: one archive is made from all of
+them. Leases
 (``lease_owner``/``lease_expires_at``) make claiming a task an atomic
 conditional update that works the same on SQLite and PostgreSQL.
 """
@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -19,6 +20,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +72,7 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_owner_id_id", "owner_id", "id"),
         Index("ix_tasks_status_published_at", "status", "published_at"),
+        Index("ix_tasks_expires_at", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +93,12 @@ class Task(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 0-100 while processing (the worker's view of input bytes read); None before.
+    progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the files are deleted and the task becomes ``expired``; None: kept.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The archive is password-protected; the password itself is never stored.
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     files: Mapped[list[TaskFile]] = relationship(
         back_populates="task",
@@ -137,3 +147,25 @@ class QueueMessage(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` and the response its first request got.
+
+    ``status_code`` is None while that first request is still running.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "endpoint", "key", name="uq_idempotency_keys_owner_endpoint_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    endpoint: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of what identifies the request: the same key with another body is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

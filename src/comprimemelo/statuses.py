@@ -1,4 +1,5 @@
-"""Task lifecycle: ``uploaded`` -> ``processing`` -> ``processed`` | ``failed``."""
+"""Task lifecycle: ``uploaded`` -> ``processing`` -> ``processed`` | ``failed``,
+and any finished task -> ``expired`` when its retention ends (files deleted)."""
 
 import enum
 
@@ -8,7 +9,8 @@ class TaskStatus(str, enum.Enum):
     PROCESSING = "processing"
     PROCESSED = "processed"
     FAILED = "failed"
+    EXPIRED = "expired"
 
     @property
     def finished(self) -> bool:
-        return self in (TaskStatus.PROCESSED, TaskStatus.FAILED)
+        return self in (TaskStatus.PROCESSED, TaskStatus.FAILED, TaskStatus.EXPIRED)
