@@ -77,6 +77,31 @@ class Settings:
     # HTTPS load balancer (client, then the balancer's address), 0 when exposed.
     proxy_hops: int = 0
     max_upload_bytes: int = 2 * GIB
+    # Many files, one archive: limits per task (multipart or finished uploads).
+    max_files_per_task: int = 100
+    max_task_bytes: int = 20 * GIB
+    # Resumable uploads (POST /api/uploads): the largest file, the chunk size
+    # the embedded endpoint suggests, and how long an idle session lives.
+    max_resumable_upload_bytes: int = 20 * GIB
+    upload_chunk_bytes: int = 8 * 1024 * 1024
+    upload_session_seconds: int = 24 * 3600
+    # Retention: files are deleted and the task shows ``expired`` this long
+    # after it finishes; a task may ask for less, or more up to the maximum.
+    retention_seconds: int = 7 * 24 * 3600
+    max_retention_seconds: int = 30 * 24 * 3600
+    # Notifications. E-mail: SMTP when ``smtp_host`` is set, else (embedded)
+    # a maildir under the data dir. Webhooks: signed JSON events, retried.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: str = "on"
+    mail_from: str = "comprimemelo <noreply@localhost>"
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    # "on" lets webhooks target loopback and private addresses (SSRF guard off).
+    webhook_allow_private: str = "off"
+    webhook_disable_after_gone: int = 3
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
@@ -198,6 +223,16 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(
                 f"{PREFIX}{name.upper()}={getattr(settings, name)!r} is not a rate limit like '5/minute;30/hour'"
             ) from None
+    for name in ("max_files_per_task", "max_task_bytes", "max_resumable_upload_bytes", "upload_chunk_bytes",
+                 "upload_session_seconds", "retention_seconds", "webhook_max_attempts",
+                 "webhook_disable_after_gone"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
+    if settings.max_retention_seconds < settings.retention_seconds:
+        raise SettingsError(f"{PREFIX}MAX_RETENTION_SECONDS must be at least {PREFIX}RETENTION_SECONDS")
+    for name in ("smtp_starttls", "webhook_allow_private"):
+        if getattr(settings, name) not in ("on", "off"):
+            raise SettingsError(f"{PREFIX}{name.upper()} must be 'on' or 'off'")
     if settings.proxy_hops < 0:
         raise SettingsError(f"{PREFIX}PROXY_HOPS must be 0 or more")
     for origin in settings.cors_origin_list:
