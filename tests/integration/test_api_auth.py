@@ -78,6 +78,20 @@ def test_signup_requires_json(client):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/auth/login", {"username": "ali\x00ce", "password": PASSWORD}),
+        ("/api/auth/signup", {"username": "bob", "email": "b\x00b@example.com",
+                              "password1": PASSWORD, "password2": PASSWORD}),
+    ],
+)
+def test_a_nul_character_is_invalid_input_not_a_database_outage(client, path, body):
+    response = client.post(path, json=body)
+    assert response.status_code == 400
+    assert error_code(response) == "invalid_character"
+
+
 def test_login_returns_a_bearer_token(client):
     signup(client)
     response = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})

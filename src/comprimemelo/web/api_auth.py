@@ -12,11 +12,17 @@ from comprimemelo.web.context import db_session, services
 bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
 
 
+# Passwords are only ever hashed, so any character is fine in them; every other
+# field is stored or looked up, and PostgreSQL refuses NUL in text.
+SECRET_FIELDS = frozenset({"password", "password1", "password2"})
+
+
 def json_fields(*names: str) -> dict[str, str]:
     """The named string fields of a JSON object body.
 
     :raise UnsupportedMediaType: if the body is not JSON.
-    :raise InvalidInput: if it is not an object or a field is missing or not a string.
+    :raise InvalidInput: if it is not an object, a field is missing or not a
+        string, or a field other than a password holds a NUL character.
     """
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
@@ -26,6 +32,9 @@ def json_fields(*names: str) -> dict[str, str]:
     missing = [name for name in names if not isinstance(data.get(name), str) or not data[name]]
     if missing:
         raise InvalidInput(f"missing or non-string field(s): {', '.join(missing)}", code="missing_field")
+    with_nul = [name for name in names if name not in SECRET_FIELDS and "\x00" in data[name]]
+    if with_nul:
+        raise InvalidInput(f"NUL character in field(s): {', '.join(with_nul)}", code="invalid_character")
     return {name: data[name] for name in names}
 
 
