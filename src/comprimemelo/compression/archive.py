@@ -69,11 +69,13 @@ def compress(
     *,
     threads: int | None = None,
     progress: Progress | None = None,
+    password: str | None = None,
 ) -> CompressionResult:
     """Write ``inputs`` into one archive of format ``fmt`` at ``output``.
 
     ``threads`` cores are used (default: all); ``progress(done, total)`` is
-    called with input bytes read, about every ``PROGRESS_STEP_BYTES``.
+    called with input bytes read, about every ``PROGRESS_STEP_BYTES``. With a
+    ``password`` (zip and 7z only) the archive is AES-256 encrypted.
 
     :raise UnsupportedFormat: if ``fmt`` is a string that names no format.
     :raise InvalidLevel: if ``level`` is outside ``fmt.level_range``.
@@ -85,6 +87,10 @@ def compress(
     low, high = fmt.level_range
     if not low <= level <= high:
         raise InvalidLevel(f"level for {fmt.value} must be from {low} to {high}, not {level}")
+    if password is not None:
+        from comprimemelo.compression import encryption
+
+        encryption.check_password(fmt, password)
     threads = max(1, threads or os.cpu_count() or 1)
     output = Path(output)
     started = time.perf_counter()
@@ -99,7 +105,10 @@ def compress(
         raise CompressionError(f"cannot write {output}: {error}") from error
     try:
         with os.fdopen(fd, "wb") as sink:
-            _WRITERS[fmt](inputs, sink, level, threads, tracker)
+            if password is None:
+                _WRITERS[fmt](inputs, sink, level, threads, tracker)
+            else:
+                encryption.write_encrypted(fmt, inputs, sink, level, password, tracker.advance)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(temp_name, output)
