@@ -233,3 +233,34 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UploadSession(Base):
+    """A resumable upload (``POST /api/uploads``): bytes arrive in chunks, possibly
+    over days and reconnections, straight into storage under ``storage_key``.
+
+    ``id`` is random and unguessable: the embedded chunk endpoint's URL carries
+    it as the capability to upload, as a Cloud Storage session URI does.
+    """
+
+    __tablename__ = "upload_sessions"
+    __table_args__ = (Index("ix_upload_sessions_owner_id_created_at", "owner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Random, never derived from user input.
+    storage_key: Mapped[str] = mapped_column(String(512), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    # Where the client sends bytes when that is not this app (a Cloud Storage
+    # resumable session URI, itself the capability to write the object).
+    upload_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Pushed forward by every chunk: an idle session past it is abandoned.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
