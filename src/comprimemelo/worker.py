@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, logs, metrics
+from comprimemelo import claims, logs, metrics, sealed
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
@@ -53,6 +53,16 @@ class LeaseLost(Exception):
 
 class ShuttingDown(Exception):
     """The worker is stopping and the grace period is over: give the task back."""
+
+
+class Unrecoverable(Exception):
+    """No retry can succeed: the task fails at once, with this message as the reason."""
+
+
+PASSWORD_LOST = (
+    "the archive password did not reach the worker (it is never stored, and the task "
+    "message carrying it was lost); upload the files again"
+)
 
 
 def retry_delay(attempt: int) -> float:
@@ -256,7 +266,7 @@ class Worker:
         heartbeat = _Heartbeat(self, task_id, delivery)
         heartbeat.start()
         try:
-            archive = self._compress(task_id, heartbeat)
+            archive = self._compress(task_id, heartbeat, delivery.message.sealed_password)
         except Exception as error:
             heartbeat.stop()
             self._attempt_failed(task_id, delivery, error)
@@ -278,14 +288,15 @@ class Worker:
         metrics.TASK_OUTPUT_BYTES.labels(archive.fmt).inc(size)
         self._notify(task_id, "processed")
 
-    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> _Archive:
+    def _compress(self, task_id: int, heartbeat: _Heartbeat, sealed_password: str | None) -> _Archive:
         with self.sessions() as session:
             task = session.get(Task, task_id)
             if task is None:
                 raise LeaseLost("task deleted")
             fmt = ArchiveFormat(task.new_format)
-            level, prefix = task.level, task.storage_prefix
+            level, prefix, encrypted = task.level, task.storage_prefix, task.encrypted
             files = [(f.storage_key, f.filename) for f in task.files]
+        password = self._password(sealed_password) if encrypted else None
         with tempfile.TemporaryDirectory(prefix="comprimemelo-", dir=self._temp_root) as temp:
             folder = Path(temp)
             inputs = []
@@ -299,11 +310,22 @@ class Worker:
             def progress(_done: int, _total: int) -> None:
                 heartbeat.check()
 
-            result = compress(inputs, output, fmt, level, progress=progress)
+            result = compress(inputs, output, fmt, level, progress=progress, password=password)
             heartbeat.check()
             key = archive_key(prefix, fmt)
             size = self.storage.put_file(key, output)
             return _Archive(key, size, fmt.value, result.input_bytes)
+
+    def _password(self, sealed_password: str | None) -> str:
+        if sealed_password is None:
+            raise Unrecoverable(PASSWORD_LOST)
+        try:
+            return sealed.unseal(sealed_password, self.settings.secret_key)
+        except sealed.Unsealable:
+            raise Unrecoverable(
+                "the archive password cannot be opened (the service's secret key changed?); "
+                "upload the files again"
+            ) from None
 
     def _attempt_failed(self, task_id: int, delivery: Delivery, error: Exception) -> None:
         if isinstance(error, LeaseLost):
@@ -326,7 +348,7 @@ class Worker:
                 task = session.get(Task, task_id)
                 fmt = task.new_format if task else fmt
                 attempts = task.attempts if task else self.settings.max_attempts
-                if attempts >= self.settings.max_attempts:
+                if attempts >= self.settings.max_attempts or isinstance(error, Unrecoverable):
                     claims.fail(session, task_id, self.id, error=reason)
                     final = True
                 else:

@@ -28,6 +28,7 @@ from comprimemelo.compression.parallel import (
     GZIP_BLOCK_BYTES,
     LZMA2_MIN_BLOCK_BYTES,
     XZ_BLOCK_BYTES,
+    balanced_block_bytes,
 )
 from tests.archives import read_members
 
@@ -295,3 +296,20 @@ def test_main_compresses_with_the_default_output_name(tmp_path, capsys):
 def test_main_refuses_a_missing_input(tmp_path, capsys):
     assert main([str(tmp_path / "nope"), "--format", "zip"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("expected", "block"),
+    [
+        (None, 24 * MIB),  # nothing known: the nominal block
+        (64 * MIB, 32 * MIB),  # 2 x 32 MiB, one round, not 24 + 24 + 16
+        (100 * MIB, 25 * MIB),  # two rounds of two
+        (5 * MIB, 12 * MIB),  # never below the minimum: one block
+        (2 * 1024 * MIB, -(-2 * 1024 * MIB // 86)),  # 43 rounds of two, near the nominal size
+    ],
+)
+def test_blocks_are_balanced_across_threads(expected, block):
+    assert balanced_block_bytes(expected, 24 * MIB, 2, 12 * MIB) == block

@@ -36,6 +36,8 @@ PROGRESS_STEP_BYTES = 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_LAST = (2107, 12, 31, 23, 59, 58)
 FILE_MODE = 0o644
+# A tar member's header block, plus a PAX header for a long or non-ASCII name.
+TAR_HEADER_ALLOWANCE = 3 * tarfile.BLOCKSIZE
 
 Progress = Callable[[int, int], None]
 
@@ -197,8 +199,14 @@ def _tar_bz2(inputs, sink, level, threads, tracker) -> None:
         _write_tar(inputs, stream, tracker)
 
 
+def _tar_bytes(inputs: Sequence[InputFile], total: int) -> int:
+    """About how long the tar stream of ``inputs`` is: data, headers, end-of-archive padding."""
+    return total + len(inputs) * TAR_HEADER_ALLOWANCE + tarfile.RECORDSIZE
+
+
 def _tar_xz(inputs, sink, level, threads, tracker) -> None:
-    with ParallelXzWriter(sink, level=level, threads=threads) as stream:
+    with ParallelXzWriter(sink, level=level, threads=threads,
+                          expected_bytes=_tar_bytes(inputs, tracker.total)) as stream:
         _write_tar(inputs, stream, tracker)
 
 
@@ -244,7 +252,7 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 def _seven_z(inputs, sink, level, threads, tracker) -> None:
     files = ((item.arcname, Path(item.path).stat().st_mtime, FILE_MODE, _chunks(item.path, tracker)) for item in inputs)
-    write_7z(sink, files, level=level, threads=threads)
+    write_7z(sink, files, level=level, threads=threads, expected_bytes=tracker.total)
 
 
 _WRITERS = {

@@ -69,15 +69,17 @@ def write_7z(
     *,
     level: int,
     threads: int,
+    expected_bytes: int | None = None,
 ) -> None:
     """Write a 7z archive of ``files`` (name, mtime, mode, chunks) to the seekable ``sink``.
 
-    The chunks of every file are read once, in order, so memory stays bounded.
+    The chunks of every file are read once, in order, so memory stays bounded;
+    ``expected_bytes`` (their total, if known) balances the parallel blocks.
     """
     start = sink.tell()
     sink.write(bytes(SIGNATURE_HEADER_BYTES))
     entries: list[Entry] = []
-    with ParallelLzma2Writer(sink, level=level, threads=threads) as packed:
+    with ParallelLzma2Writer(sink, level=level, threads=threads, expected_bytes=expected_bytes) as packed:
         for name, mtime, mode, chunks in files:
             size = crc = 0
             for chunk in chunks:
