@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -93,10 +94,16 @@ def tool_versions() -> dict:
     return versions
 
 
-def _time_cli(command: str, cwd: Path) -> float:
-    started = time.perf_counter()
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time_cli(command: str, cwd: Path) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of every process of the pipeline."""
+    cpu, started = _cpu_seconds(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(["bash", "-c", "set -euo pipefail; " + command], cwd=cwd, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def _measure_format(fmt: str, references: list[Reference], source: Path, size: int, scratch: Path,
@@ -106,8 +113,8 @@ def _measure_format(fmt: str, references: list[Reference], source: Path, size: i
     outs = [scratch / f"ref{index}.{fmt}" for index in range(len(references))]
     commands = [ref.command.format(src=source.name, out=out, t=threads, sevenzip=sevenzip)
                 for ref, out in zip(references, outs)]
-    core_times: list[float] = []
-    ref_times: list[list[float]] = [[] for _ in references]
+    core_times: list[tuple[float, float]] = []
+    ref_times: list[list[tuple[float, float]]] = [[] for _ in references]
     load = [os.getloadavg()[0]]
     for repeat in range(repeats):
         def run_core() -> None:
@@ -122,28 +129,33 @@ def _measure_format(fmt: str, references: list[Reference], source: Path, size: i
         for step in ((run_core, run_refs) if repeat % 2 == 0 else (run_refs, run_core)):
             step()
     load.append(os.getloadavg()[0])
-    core_seconds, core_bytes = statistics.median(core_times), core_out.stat().st_size
+    core_seconds, core_bytes = statistics.median(t for t, _ in core_times), core_out.stat().st_size
+    core_cpu = statistics.median(c for _, c in core_times)
     rows = []
     for ref, out, times in zip(references, outs, ref_times):
-        ref_seconds, ref_bytes = statistics.median(times), out.stat().st_size
+        ref_seconds, ref_bytes = statistics.median(t for t, _ in times), out.stat().st_size
+        ref_cpu = statistics.median(c for _, c in times)
         row = {
             "corpus": source.stem, "format": fmt, "level": level,
             "core_seconds": round(core_seconds, 3), "core_mb_s": size / MB / core_seconds,
             "core_ratio": core_bytes / size, "core_bytes": core_bytes,
-            "core_runs_seconds": [round(t, 3) for t in core_times],
+            "core_runs_seconds": [round(t, 3) for t, _ in core_times], "core_cpu_seconds": round(core_cpu, 3),
             "reference": ref.command.format(src="FILE", out="OUT", t=threads, sevenzip=sevenzip),
             "ref_seconds": round(ref_seconds, 3), "ref_mb_s": size / MB / ref_seconds,
             "ref_ratio": ref_bytes / size, "ref_bytes": ref_bytes,
-            "ref_runs_seconds": [round(t, 3) for t in times],
+            "ref_runs_seconds": [round(t, 3) for t, _ in times], "ref_cpu_seconds": round(ref_cpu, 3),
             "speed_vs_ref": ref_seconds / core_seconds, "size_vs_ref": core_bytes / ref_bytes,
+            "cpu_efficiency_vs_ref": ref_cpu / core_cpu if core_cpu else None,
             "target": ref.target, "load_average_1m": [round(value, 2) for value in load],
         }
         row["verdict"] = verdict(row)
         rows.append(row)
         log.info(
-            "%-6s %-7s core %6.1f MB/s ratio %.3f | %-40s %6.1f MB/s ratio %.3f | %.2fx size %.3f | load %s | %s",
+            "%-6s %-7s core %6.1f MB/s ratio %.3f | %-40s %6.1f MB/s ratio %.3f | %.2fx (cpu %.2fx) size %.3f"
+            " | load %s | %s",
             source.stem, fmt, row["core_mb_s"], row["core_ratio"], row["reference"][:40],
-            row["ref_mb_s"], row["ref_ratio"], row["speed_vs_ref"], row["size_vs_ref"],
+            row["ref_mb_s"], row["ref_ratio"], row["speed_vs_ref"], row["cpu_efficiency_vs_ref"] or 0,
+            row["size_vs_ref"],
             row["load_average_1m"], row["verdict"],
         )
     return rows
@@ -172,12 +184,13 @@ def _liblzma_version() -> str:
     return library.lzma_version_string().decode()
 
 
-def _time_core(source: Path, output: Path, fmt: str, level: int, threads: int) -> float:
+def _time_core(source: Path, output: Path, fmt: str, level: int, threads: int) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of this process (all its threads)."""
     from comprimemelo.compression import ArchiveFormat, InputFile, compress
 
-    started = time.perf_counter()
+    cpu, started = _cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
     compress([InputFile(source, source.name)], output, ArchiveFormat(fmt), level, threads=threads)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_SELF) - cpu
 
 
 SIZE_TOLERANCE = 1.02  # the core's archive may be at most 2% larger than the tool's

@@ -303,16 +303,17 @@ def bench_markdown(summary: dict) -> str:
     """The side-by-side table: core vs. each reference tool, per corpus and format."""
     lines = [
         "| corpus | format | level | core MB/s | core ratio | reference | ref MB/s | ref ratio "
-        "| speed core/ref | target | size core/ref | load 1m | verdict |",
-        "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|",
+        "| speed core/ref | target | size core/ref | CPU s ref/core | load 1m | verdict |",
+        "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in summary["rows"]:
         reference = row["reference"].replace("|", "\\|")  # a pipe would end the table cell
         load = "→".join(f"{value:.1f}" for value in row.get("load_average_1m", [])) or "–"
+        cpu = f"{row['cpu_efficiency_vs_ref']:.2f}×" if row.get("cpu_efficiency_vs_ref") else "–"
         lines.append(
             f"| {row['corpus']} | {row['format']} | {row['level']} | {row['core_mb_s']:.1f} | "
             f"{row['core_ratio']:.3f} | `{reference}` | {row['ref_mb_s']:.1f} | {row['ref_ratio']:.3f} | "
-            f"{row['speed_vs_ref']:.2f}× | ≥{row['target']:.1f}× | {row['size_vs_ref']:.3f} | {load} | "
+            f"{row['speed_vs_ref']:.2f}× | ≥{row['target']:.1f}× | {row['size_vs_ref']:.3f} | {cpu} | {load} | "
             f"{row.get('verdict', '–')} |"
         )
     return "\n".join(lines) + "\n"
@@ -332,7 +333,9 @@ def bench_document(summary: dict) -> str:
         f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at "
         f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
         "interleaved (alternating which runs first); MB/s is input bytes (10^6) per second of wall time; "
-        "ratio is compressed/input. Core libraries: "
+        "ratio is compressed/input; CPU s ref/core is the CPU seconds (all threads and processes) the tool "
+        "used over the core's: above 1 the core does the same work with less CPU, a figure that load from "
+        "other processes distorts far less than wall time. Core libraries: "
         + ", ".join(f"{k} {v}" for k, v in summary.get("core_libraries", {}).items()) + ".", "",
         "Tools: " + "; ".join(f"{k}: {v}" for k, v in summary.get("tools", {}).items()), "",
         bench_markdown(summary),
