@@ -61,8 +61,12 @@ def create_task(
     uploads: Sequence[Upload],
     fmt: ArchiveFormat,
     level: int | None,
+    sealed_password: str | None = None,
 ) -> Task:
     """Store ``uploads``, record the task and queue it.
+
+    ``sealed_password`` (an encrypted archive's, see ``comprimemelo.sealed``)
+    goes into the task message only, never into the database.
 
     :raise StorageError: if an upload cannot be stored (nothing is left behind).
     """
@@ -85,6 +89,7 @@ def create_task(
             size_original=sum(f.size for f in files),
             attempts=0,
             files=files,
+            encrypted=sealed_password is not None,
         )
         session.add(task)
         session.commit()
@@ -92,14 +97,15 @@ def create_task(
         session.rollback()
         _delete_objects(storage, stored)
         raise
-    publish(session, queue, task)
+    publish(session, queue, task, sealed_password=sealed_password)
     return task
 
 
-def publish(session: Session, queue: Queue, task: Task) -> bool:
-    """Queue ``task``; on failure log it and leave it to ``republish_stale``."""
+def publish(session: Session, queue: Queue, task: Task, *, sealed_password: str | None = None) -> bool:
+    """Queue ``task``; on failure log it and leave it to ``republish_stale``
+    (which cannot restore an archive password: that task then fails, saying so)."""
     try:
-        queue.publish(TaskMessage(task_id=task.id, format=task.new_format))
+        queue.publish(TaskMessage(task_id=task.id, format=task.new_format, sealed_password=sealed_password))
     except QueueError as error:
         log.warning("publish of task %s failed, the sweep will retry: %s", task.id, error)
         return False

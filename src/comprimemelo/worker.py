@@ -102,6 +102,8 @@ class _Archive:
 def describe(error: BaseException) -> str:
     if isinstance(error, ObjectNotFound):
         return "the original file is missing from storage"
+    if isinstance(error, Unrecoverable):
+        return str(error)
     text = str(error) or type(error).__name__
     return f"{type(error).__name__}: {text}"
 

@@ -23,24 +23,35 @@ class MalformedMessage(QueueError):
 
 @dataclasses.dataclass(frozen=True)
 class TaskMessage:
-    """The whole message: small, JSON, and never trusted beyond its two fields."""
+    """The whole message: small, JSON, and never trusted beyond its fields.
+
+    ``sealed_password`` (see ``comprimemelo.sealed``) travels only here, for
+    an encrypted archive; it is left out of the JSON when there is none.
+    """
 
     task_id: int
     format: str
+    sealed_password: str | None = dataclasses.field(default=None, repr=False)
 
     def to_json(self) -> bytes:
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+        data = {"task_id": self.task_id, "format": self.format}
+        if self.sealed_password is not None:
+            data["sealed_password"] = self.sealed_password
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, body: bytes | str) -> TaskMessage:
         try:
             data = json.loads(body)
             task_id, fmt = data["task_id"], data["format"]
-        except (ValueError, TypeError, KeyError) as error:
+            sealed = data.get("sealed_password")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise MalformedMessage(f"not a task message: {error}") from None
         if not isinstance(task_id, int) or isinstance(task_id, bool) or not isinstance(fmt, str):
             raise MalformedMessage("task message fields have the wrong types")
-        return cls(task_id=task_id, format=fmt)
+        if sealed is not None and not isinstance(sealed, str):
+            raise MalformedMessage("task message fields have the wrong types")
+        return cls(task_id=task_id, format=fmt, sealed_password=sealed)
 
 
 class Delivery(Protocol):
