@@ -6,7 +6,7 @@
 
 from comprimemelo.compression.archive import CompressionResult, InputFile, compress
 from comprimemelo.compression.errors import CompressionError, InvalidLevel, UnsupportedFormat
-from comprimemelo.compression.formats import ArchiveFormat
+from comprimemelo.compression.formats import ArchiveFormat, Preset
 from comprimemelo.compression.names import sanitize_arcname, unique_arcnames
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "CompressionResult",
     "InputFile",
     "InvalidLevel",
+    "Preset",
     "UnsupportedFormat",
     "compress",
     "sanitize_arcname",

@@ -20,12 +20,11 @@ from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
 
 MAX_PASSWORD_CHARS = 256
-ENCRYPTABLE = frozenset({ArchiveFormat.ZIP, ArchiveFormat.SEVEN_Z})
 
 
 def check_password(fmt: ArchiveFormat, password: str) -> None:
     """:raise CompressionError: if ``fmt`` cannot be encrypted or ``password`` is unusable."""
-    if fmt not in ENCRYPTABLE:
+    if not fmt.encryptable:
         raise CompressionError(f"only zip and 7z archives can have a password, not {fmt.value}")
     if not password or len(password) > MAX_PASSWORD_CHARS:
         raise CompressionError(f"an archive password must be 1 to {MAX_PASSWORD_CHARS} characters")

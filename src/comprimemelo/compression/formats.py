@@ -7,6 +7,14 @@ import enum
 from comprimemelo.compression.errors import UnsupportedFormat
 
 
+class Preset(str, enum.Enum):
+    """Named levels that mean the same thing for every format."""
+
+    FASTEST = "fastest"
+    BALANCED = "balanced"
+    SMALLEST = "smallest"
+
+
 class ArchiveFormat(str, enum.Enum):
     """The archives we write; values are the API's spellings, stored as-is."""
 
@@ -46,6 +54,15 @@ class ArchiveFormat(str, enum.Enum):
     def default_level(self) -> int:
         return _LEVELS[self][1]
 
+    def preset_level(self, preset: Preset) -> int:
+        """The level ``preset`` means for this format; ``balanced`` is the default."""
+        return _PRESET_LEVELS[self][preset]
+
+    @property
+    def encryptable(self) -> bool:
+        """Whether archives of this format can have a password (AES-256)."""
+        return self in (ArchiveFormat.ZIP, ArchiveFormat.SEVEN_Z)
+
 
 _MEDIA_TYPES = {
     ArchiveFormat.ZIP: "application/zip",
@@ -64,4 +81,18 @@ _LEVELS = {
     ArchiveFormat.TAR_BZ2: ((1, 9), 9),
     ArchiveFormat.TAR_XZ: ((0, 9), 6),
     ArchiveFormat.TAR_ZST: ((1, 19), 3),
+}
+
+# fastest / smallest: the ends of each scale that are worth it (xz's 0 is
+# already fast; zstd's levels past 19 need --ultra memory).
+_PRESET_LEVELS = {
+    fmt: {Preset.FASTEST: fastest, Preset.BALANCED: _LEVELS[fmt][1], Preset.SMALLEST: smallest}
+    for fmt, (fastest, smallest) in {
+        ArchiveFormat.ZIP: (1, 9),
+        ArchiveFormat.SEVEN_Z: (1, 9),
+        ArchiveFormat.TAR_GZ: (1, 9),
+        ArchiveFormat.TAR_BZ2: (1, 9),
+        ArchiveFormat.TAR_XZ: (0, 9),
+        ArchiveFormat.TAR_ZST: (1, 19),
+    }.items()
 }
