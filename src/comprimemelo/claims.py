@@ -1,9 +1,13 @@
 """Worker-side task state changes, each one atomic conditional update.
 
-A worker owns a task while ``lease_owner`` is its id and ``lease_expires_at``
-is in the future. Every change below checks that in its ``WHERE`` clause, so
-on SQLite and PostgreSQL alike two workers never both hold a task, and a worker
-whose lease lapsed cannot overwrite the result of the one that took over.
+A worker owns a task while ``lease_owner`` is its id; once ``lease_expires_at``
+has passed, another worker may take it over (``claim``), which changes the
+owner. Every change below checks the owner in its ``WHERE`` clause, so on
+SQLite and PostgreSQL alike two workers never both hold a task, and a worker
+whose lease lapsed cannot overwrite the result of the one that took over. A
+lapsed lease that nobody took over (say the database was down for longer than
+a lease) is still the worker's own: it may renew it and complete the task,
+which would otherwise be stranded in ``processing``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,11 @@ def _claimable(now: dt.datetime):
     )
 
 
-def _held_by(task_id: int, worker: str, now: dt.datetime):
+def _held_by(task_id: int, worker: str):
     return sa.and_(
         Task.id == task_id,
         Task.status == TaskStatus.PROCESSING.value,
         Task.lease_owner == worker,
-        Task.lease_expires_at >= now,
     )
 
 
@@ -87,11 +90,12 @@ def claim(
 
 
 def renew(session: Session, task_id: int, worker: str, *, lease_seconds: float) -> bool:
-    """Extend the lease; ``False`` means it was lost and the work must be abandoned."""
+    """Extend the lease; ``False`` means another worker took the task over (or it
+    was deleted or finished) and the work must be abandoned."""
     now = utcnow()
     renewed = session.execute(
         sa.update(Task)
-        .where(_held_by(task_id, worker, now))
+        .where(_held_by(task_id, worker))
         .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -100,11 +104,12 @@ def renew(session: Session, task_id: int, worker: str, *, lease_seconds: float) 
 
 
 def complete(session: Session, task_id: int, worker: str, *, key: str, size: int) -> bool:
-    """Record the archive; ``False`` if the lease was lost (the caller deletes ``key``)."""
+    """Record the archive; ``False`` if another worker took the task over (the
+    caller deletes ``key``)."""
     now = utcnow()
     done = session.execute(
         sa.update(Task)
-        .where(_held_by(task_id, worker, now))
+        .where(_held_by(task_id, worker))
         .values(
             status=TaskStatus.PROCESSED.value,
             compressed_key=key,

@@ -265,6 +265,10 @@ class Worker:
 
     def _process(self, task_id: int, delivery: Delivery) -> None:
         started = time.monotonic()
+        # The message must stay hidden for as long as the task lease: redelivered
+        # earlier, it would find the task busy and be dropped (see ``_Heartbeat``).
+        with contextlib.suppress(QueueError):
+            delivery.extend(self.settings.lease_seconds)
         heartbeat = _Heartbeat(self, task_id, delivery)
         heartbeat.start()
         try:
@@ -275,11 +279,18 @@ class Worker:
             return
         heartbeat.stop()
         key, size = archive.key, archive.size
-        with self.sessions() as session:
-            done = claims.complete(session, task_id, self.id, key=key, size=size)
+        try:
+            with self.sessions() as session:
+                done = claims.complete(session, task_id, self.id, key=key, size=size)
+        except SQLAlchemyError as error:
+            # Unrecorded, the archive would be an orphan: the next attempt makes its own.
+            log.warning("task %s: cannot record the result, will retry: %s", task_id, error)
+            self._discard(key)
+            delivery.nack(BACKEND_ERROR_PAUSE_SECONDS)
+            return
         if not done:
-            log.warning("task %s: lease lost before completion; discarding result", task_id)
-            self.storage.delete(key)
+            log.warning("task %s: taken over before completion; discarding result", task_id)
+            self._discard(key)
             delivery.ack()
             return
         delivery.ack()
@@ -289,6 +300,13 @@ class Worker:
         metrics.TASK_INPUT_BYTES.labels(archive.fmt).inc(archive.input_bytes)
         metrics.TASK_OUTPUT_BYTES.labels(archive.fmt).inc(size)
         self._notify(task_id, "processed")
+
+    def _discard(self, key: str) -> None:
+        """Delete an archive that will not be recorded; a failure is only logged."""
+        try:
+            self.storage.delete(key)
+        except StorageError as error:
+            log.error("could not delete the unrecorded archive %s: %s", key, error)
 
     def _compress(self, task_id: int, heartbeat: _Heartbeat, sealed_password: str | None) -> _Archive:
         with self.sessions() as session:

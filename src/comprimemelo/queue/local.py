@@ -9,6 +9,7 @@ again. Within one process ``publish`` wakes a waiting ``receive`` at once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import uuid
@@ -19,6 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from comprimemelo.models import QueueMessage, utcnow
 from comprimemelo.queue import QueueError, TaskMessage
+
+log = logging.getLogger(__name__)
 
 # How often a waiting receive looks at the table when nothing woke it: the upper
 # bound on latency for messages published by another process.
@@ -36,13 +39,26 @@ class LocalDelivery:
         self.delivery_attempt = attempt
 
     def ack(self) -> None:
-        self._queue._delete(self._row_id, self._lease)
+        """A failed ack is only logged: the message comes back when its lease
+        ends, and the task's claim then finds it finished."""
+        try:
+            self._queue._delete(self._row_id, self._lease)
+        except SQLAlchemyError as error:
+            log.warning("ack of task %s failed; it will be delivered again: %s", self.message.task_id, error)
 
     def nack(self, delay_seconds: float = 0) -> None:
-        self._queue._make_visible(self._row_id, self._lease, delay_seconds)
+        """A failed nack is only logged: the message comes back when its lease ends."""
+        try:
+            self._queue._make_visible(self._row_id, self._lease, delay_seconds)
+        except SQLAlchemyError as error:
+            log.warning("nack of task %s failed; it comes back when its lease ends: %s", self.message.task_id, error)
 
     def extend(self, seconds: float) -> None:
-        self._queue._make_visible(self._row_id, self._lease, seconds, keep_owner=True)
+        """:raise QueueError: if the new lease could not be recorded."""
+        try:
+            self._queue._make_visible(self._row_id, self._lease, seconds, keep_owner=True)
+        except SQLAlchemyError as error:
+            raise QueueError(f"lease extension of task {self.message.task_id}: {error}") from error
 
 
 class LocalQueue:
