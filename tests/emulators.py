@@ -88,11 +88,13 @@ def gcs_emulator_available() -> bool:
 
 
 @contextlib.contextmanager
-def gcs_emulator() -> Iterator[str]:
-    """Yield the ``STORAGE_EMULATOR_HOST`` value of a running Cloud Storage emulator."""
+def gcs_emulator(port: int | None = None) -> Iterator[str]:
+    """Yield the ``STORAGE_EMULATOR_HOST`` value of a running Cloud Storage emulator
+    (in memory: once stopped, its buckets and objects are gone). A given ``port``
+    lets a test stop the emulator and start a new one at the same address."""
     if not gcs_emulator_available():
         raise EmulatorUnavailable("gcp-storage-emulator is not installed (pip install gcp-storage-emulator)")
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "gcp_storage_emulator", "start",
                "--host", "127.0.0.1", "--port", str(port), "--in-memory", "--quiet"]
     with _child(command, port, "gcs"):

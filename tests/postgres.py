@@ -89,17 +89,7 @@ class PostgresCluster:
                 ],
                 root,
             )
-            options = " ".join(
-                [f"-c listen_addresses=127.0.0.1 -p {port}", f"-k {root / 'sockets'}"]
-                + [f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()]
-            )
-            _run_as_owner(
-                [
-                    str(POSTGRES_BIN / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"),
-                    "-o", options, "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
-                ],
-                root,
-            )
+            _start_server(root, port)
             cluster = cls(root, port)
             yield cluster
         finally:
@@ -112,6 +102,21 @@ class PostgresCluster:
                         root,
                     )
             shutil.rmtree(root, ignore_errors=True)
+
+    def stop_server(self) -> None:
+        """Stop the server, as an outage or a failover would: open connections are
+        cut and new ones refused; databases are kept. ``-m fast`` rather than
+        ``immediate``: with ``synchronous_commit=off`` (above) a crash-like stop
+        would drop the last commits, which a real server never does."""
+        self._admin.dispose()
+        _run_as_owner(
+            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            self.root,
+        )
+
+    def start_server(self) -> None:
+        """Start the stopped server again, on the same port, with the same databases."""
+        _start_server(self.root, self.port)
 
     def url(self, database: str) -> str:
         return f"postgresql+pg8000://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -128,6 +133,20 @@ class PostgresCluster:
         name = sa.make_url(url).database
         with self._admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _start_server(root: Path, port: int) -> None:
+    options = " ".join(
+        [f"-c listen_addresses=127.0.0.1 -p {port}", f"-k {root / 'sockets'}"]
+        + [f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()]
+    )
+    _run_as_owner(
+        [
+            str(POSTGRES_BIN / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "server.log"),
+            "-o", options, "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
+        ],
+        root,
+    )
 
 
 def _run_as_owner(command: list[str], root: Path) -> None:

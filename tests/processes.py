@@ -31,6 +31,8 @@ def process_environment(data_dir: Path, **extra: str) -> dict[str, str]:
         COMPRIMEMELO_SECRET_KEY=TEST_SECRET_KEY,
         COMPRIMEMELO_LEASE_SECONDS="6",
         COMPRIMEMELO_WEB_WORKERS="2",
+        # No fixed metrics port: several workers run on one machine in tests.
+        COMPRIMEMELO_WORKER_METRICS_PORT="0",
         **{f"COMPRIMEMELO_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()},
     )
     env.update(extra)
@@ -40,7 +42,10 @@ def process_environment(data_dir: Path, **extra: str) -> dict[str, str]:
 class Process:
     """A child ``comprimemelo`` command whose output goes to a log file."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, *, preexec_fn=None
+    ) -> None:
+        """``preexec_fn`` runs in the child before ``exec`` (e.g. to set resource limits)."""
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.popen = subprocess.Popen(
@@ -49,6 +54,7 @@ class Process:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
 
     def signal(self, signum: int) -> None:

@@ -158,8 +158,10 @@ def production_stack(
             COMPRIMEMELO_QUEUE_URL=f"pubsub://{PROJECT}/{names['topic']}/{names['subscription']}",
             COMPRIMEMELO_DEAD_LETTER_SUBSCRIPTION=names["dead_letter_subscription"],
             COMPRIMEMELO_PORT=str(port),
-            COMPRIMEMELO_WORKER_CONCURRENCY="1",
-            **{f"COMPRIMEMELO_{name.upper()}": value for name, value in settings.items()},
+            **{
+                f"COMPRIMEMELO_{name.upper()}": value
+                for name, value in {"worker_concurrency": "1", **settings}.items()
+            },
         )
         running = ProductionStack(folder, env, f"http://127.0.0.1:{port}", names["bucket"])
         try:

@@ -34,7 +34,7 @@ def create_app(
 
     app.extensions["comprimemelo.metrics"] = metrics.registry(metrics.state_collector(services.sessions, services.queue))
 
-    from comprimemelo.web import api_auth, api_tasks, errors, observability, ratelimit, system
+    from comprimemelo.web import api_auth, api_tasks, api_uploads, errors, observability, ratelimit, system
 
     errors.init_app(app)
     observability.init_app(app)
@@ -59,6 +59,7 @@ def create_app(
     app.register_blueprint(system.bp)
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_tasks.bp)
+    app.register_blueprint(api_uploads.bp)
 
     from comprimemelo.web import ui
 

@@ -1,0 +1,367 @@
+"""Resumable uploads: big files reach storage in chunks, then become a task.
+
+A client opens a session (``create_session``), sends the bytes in chunks to the
+session's upload URL (resuming from ``refresh``'s offset after any interruption)
+and submits one or several finished sessions as a task (``submit``). The bytes
+never pass through the web tier on Cloud Storage, and are appended straight to
+a part file beside the storage folder in embedded mode.
+
+The port, ``UploadTarget``, has two adapters named by technology:
+``LocalUploads`` (the app serves ``PUT /api/uploads/<id>``) and ``GcsUploads``
+(a Cloud Storage resumable session the client uploads to directly).
+Sessions idle past ``expires_at`` are abandoned: ``sweep_abandoned`` (called by
+the worker's periodic sweep) drops their bytes and rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from comprimemelo import tasks as task_service
+from comprimemelo.compression import ArchiveFormat, sanitize_arcname, unique_arcnames
+from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from comprimemelo.models import Task, TaskFile, UploadSession, utcnow
+from comprimemelo.queue import Queue
+from comprimemelo.settings import Settings
+from comprimemelo.statuses import TaskStatus
+from comprimemelo.storage import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+ID_BYTES = 16  # 128 random bits: the embedded upload URL's capability
+KEY_PREFIX = "uploads"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_CONTENT_TYPE_LENGTH = 255
+MAX_FILENAME_INPUT_LENGTH = 4096
+SWEEP_BATCH = 200
+
+
+class UploadState(str, enum.Enum):
+    OPEN = "open"  # bytes still arriving
+    UPLOADED = "uploaded"  # every byte stored and the object visible under its key
+    SUBMITTED = "submitted"  # an input of ``task_id``: the object now belongs to the task
+
+
+class OffsetMismatch(Conflict):
+    """A chunk did not start where the stored bytes end; ``offset`` says where."""
+
+    code = "offset_mismatch"
+
+    def __init__(self, offset: int, message: str | None = None) -> None:
+        super().__init__(message or f"the next chunk must start at byte {offset}")
+        self.offset = offset
+
+
+class UploadIncomplete(Conflict):
+    """Submitted before every byte arrived."""
+
+    code = "upload_incomplete"
+
+    def __init__(self, upload_id: str, offset: int, size: int) -> None:
+        super().__init__(f"upload {upload_id} has {offset} of {size} bytes; send the rest first")
+        self.offset = offset
+
+
+class SessionGone(Exception):
+    """The backend no longer knows the session (cancelled or expired there)."""
+
+
+class UploadTarget(Protocol):
+    """Where a session's bytes go before the object appears under its key."""
+
+    def begin(self, key: str, size: int, origin: str | None) -> str | None:
+        """Prepare to receive exactly ``size`` bytes for ``key``.
+
+        :return: the URL the client sends chunks to, or ``None`` when this app
+            takes them (``PUT /api/uploads/<id>``).
+        """
+
+    def received(self, key: str, size: int, upload_url: str | None) -> int:
+        """Bytes durably stored so far (``size`` once complete).
+
+        :raise SessionGone: if the backend dropped the session.
+        """
+
+    def finish(self, key: str, size: int) -> None:
+        """Make the complete object visible under ``key`` (idempotent).
+
+        :raise Conflict: if the stored object is not exactly ``size`` bytes.
+        """
+
+    def abandon(self, key: str, upload_url: str | None) -> None:
+        """Drop the bytes received and the object, if any (idempotent)."""
+
+
+def open_target(storage: Storage) -> UploadTarget:
+    """The adapter that matches ``storage``'s technology."""
+    from comprimemelo.storage.local import LocalStorage
+
+    if isinstance(storage, LocalStorage):
+        from comprimemelo.uploads.local import LocalUploads
+
+        return LocalUploads(storage)
+    from comprimemelo.storage.gcs import GcsStorage
+
+    if isinstance(storage, GcsStorage):
+        from comprimemelo.uploads.gcs import GcsUploads
+
+        return GcsUploads.for_storage(storage)
+    raise ValueError(f"no resumable uploads for {type(storage).__name__}")
+
+
+def _expiry(settings: Settings) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=settings.upload_session_seconds)
+
+
+def _content_type(raw: object) -> str:
+    if raw in (None, ""):
+        return DEFAULT_CONTENT_TYPE
+    if (
+        not isinstance(raw, str)
+        or len(raw) > MAX_CONTENT_TYPE_LENGTH
+        or raw.count("/") != 1
+        or not raw.isascii()
+        or not raw.isprintable()
+    ):
+        raise InvalidInput("contentType must be a media type like 'application/pdf'", code="invalid_content_type")
+    return raw
+
+
+def create_session(
+    db: Session,
+    target: UploadTarget,
+    settings: Settings,
+    *,
+    owner_id: int,
+    filename: object,
+    size: object,
+    content_type: object = None,
+    origin: str | None = None,
+) -> UploadSession:
+    """Open a session for one file of exactly ``size`` bytes.
+
+    :raise InvalidInput: on a missing or malformed name, size or media type.
+    :raise PayloadTooLarge: if ``size`` is over ``max_resumable_upload_bytes``.
+    """
+    if not isinstance(filename, str) or not filename.strip() or len(filename) > MAX_FILENAME_INPUT_LENGTH:
+        raise InvalidInput("fileName must be a non-empty string", code="invalid_filename")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidInput("size must be the file's length in bytes (an integer >= 0)", code="invalid_size")
+    if size > settings.max_resumable_upload_bytes:
+        raise PayloadTooLarge(
+            f"file too large: the limit is {settings.max_resumable_upload_bytes} bytes"
+        )
+    media_type = _content_type(content_type)
+    upload_id = secrets.token_hex(ID_BYTES)
+    key = f"{KEY_PREFIX}/{uuid.uuid4().hex}"
+    upload_url = target.begin(key, size, origin)
+    row = UploadSession(
+        id=upload_id,
+        owner_id=owner_id,
+        storage_key=key,
+        filename=sanitize_arcname(filename),
+        content_type=media_type,
+        size=size,
+        received=0,
+        state=UploadState.OPEN.value,
+        upload_url=upload_url,
+        expires_at=_expiry(settings),
+    )
+    db.add(row)
+    try:
+        db.commit()
+    except BaseException:
+        db.rollback()
+        target.abandon(key, upload_url)
+        raise
+    return row
+
+
+def get_session(db: Session, owner_id: int, upload_id: str) -> UploadSession:
+    """:raise NotFound: if there is no such session or it is someone else's."""
+    row = db.get(UploadSession, upload_id) if len(upload_id) <= 2 * ID_BYTES else None
+    if row is None or row.owner_id != owner_id:
+        raise NotFound(f"upload {upload_id} not found")
+    return row
+
+
+def get_by_capability(db: Session, upload_id: str) -> UploadSession:
+    """The session whose (secret) id is ``upload_id``, whoever owns it.
+
+    :raise NotFound: if there is none.
+    """
+    row = db.get(UploadSession, upload_id) if len(upload_id) <= 2 * ID_BYTES else None
+    if row is None:
+        raise NotFound(f"upload {upload_id} not found")
+    return row
+
+
+def record_progress(db: Session, target: UploadTarget, settings: Settings, row: UploadSession, received: int) -> None:
+    """Note ``received`` bytes (pushing the idle expiry forward when it grew) and,
+    once all have arrived, make the object visible: the session is ``uploaded``."""
+    if row.state != UploadState.OPEN.value:
+        return
+    if received > row.received:
+        row.expires_at = _expiry(settings)
+    row.received = received
+    if received >= row.size:
+        target.finish(row.storage_key, row.size)
+        row.received = row.size
+        row.state = UploadState.UPLOADED.value
+    db.commit()
+
+
+def refresh(db: Session, target: UploadTarget, settings: Settings, row: UploadSession) -> UploadSession:
+    """Ask the backend how many bytes it holds and record it (see ``record_progress``).
+
+    :raise NotFound: if the backend dropped the session (it is removed here too).
+    """
+    if row.state != UploadState.OPEN.value:
+        return row
+    try:
+        received = target.received(row.storage_key, row.size, row.upload_url)
+        record_progress(db, target, settings, row, received)
+    except SessionGone:
+        db.rollback()
+        _forget(db, target, row)
+        raise NotFound(f"upload {row.id} expired; start a new one") from None
+    return row
+
+
+def cancel(db: Session, target: UploadTarget, row: UploadSession) -> None:
+    """Drop an unsubmitted session and its bytes.
+
+    :raise Conflict: if it is already a task's input (delete the task instead).
+    """
+    if row.state == UploadState.SUBMITTED.value:
+        raise Conflict(f"upload {row.id} is an input of task {row.task_id}", code="upload_submitted")
+    _forget(db, target, row)
+
+
+def _forget(db: Session, target: UploadTarget, row: UploadSession) -> None:
+    """Bytes first, then the row: a failure in between leaves a row whose
+    (idempotent) abandon the next sweep repeats, never bytes nobody tracks."""
+    target.abandon(row.storage_key, row.upload_url)
+    db.delete(row)
+    db.commit()
+
+
+def submit(
+    db: Session,
+    target: UploadTarget,
+    queue: Queue,
+    settings: Settings,
+    *,
+    owner_id: int,
+    upload_ids: Sequence[str],
+    fmt: ArchiveFormat,
+    level: int | None,
+) -> Task:
+    """Make one task of the caller's finished uploads, in order, and queue it.
+
+    The task's files are the uploaded objects themselves (nothing is copied).
+    Each upload can be submitted once: two concurrent submissions of the same
+    one cannot both win, because the state change is one conditional update in
+    the task's transaction.
+
+    :raise NotFound: if an id is unknown or someone else's.
+    :raise InvalidInput: if ids repeat or there are more than ``max_files_per_task``.
+    :raise UploadIncomplete: if an upload has not received every byte.
+    :raise PayloadTooLarge: if together they exceed ``max_task_bytes``.
+    :raise Conflict: if an upload is already submitted.
+    """
+    if not upload_ids:
+        raise InvalidInput("name at least one upload", code="missing_uploads")
+    if len(set(upload_ids)) != len(upload_ids):
+        raise InvalidInput("an upload is named twice", code="duplicate_upload")
+    if len(upload_ids) > settings.max_files_per_task:
+        raise InvalidInput(
+            f"at most {settings.max_files_per_task} files per task", code="too_many_files"
+        )
+    rows = [get_session(db, owner_id, upload_id) for upload_id in upload_ids]
+    for row in rows:
+        if row.state == UploadState.SUBMITTED.value:
+            raise Conflict(f"upload {row.id} is already task {row.task_id}", code="upload_submitted")
+        refresh(db, target, settings, row)
+        if row.state != UploadState.UPLOADED.value:
+            raise UploadIncomplete(row.id, row.received, row.size)
+    total = sum(row.size for row in rows)
+    if total > settings.max_task_bytes:
+        raise PayloadTooLarge(f"files too large together: the limit is {settings.max_task_bytes} bytes per task")
+    names = unique_arcnames([row.filename for row in rows])
+    task = Task(
+        owner_id=owner_id,
+        storage_prefix=uuid.uuid4().hex,
+        new_format=fmt.value,
+        level=level,
+        status=TaskStatus.UPLOADED.value,
+        size_original=total,
+        attempts=0,
+        files=[
+            TaskFile(position=position, filename=name, size=row.size, storage_key=row.storage_key)
+            for position, (row, name) in enumerate(zip(rows, names))
+        ],
+    )
+    try:
+        db.add(task)
+        db.flush()
+        claimed = db.execute(
+            sa.update(UploadSession)
+            .where(
+                UploadSession.id.in_(upload_ids),
+                UploadSession.owner_id == owner_id,
+                UploadSession.state == UploadState.UPLOADED.value,
+            )
+            .values(state=UploadState.SUBMITTED.value, task_id=task.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != len(upload_ids):
+            raise Conflict("an upload was submitted or removed meanwhile; try again", code="upload_submitted")
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    for row in rows:
+        db.refresh(row)
+    task_service.publish(db, queue, task)
+    return task
+
+
+def sweep_abandoned(
+    sessions: sessionmaker[Session], storage: Storage, *, now: dt.datetime | None = None
+) -> int:
+    """Remove sessions idle past their expiry: their bytes and object unless a
+    task uses them, then the row. Returns how many went; backend errors are
+    logged and the rest is left for the next sweep."""
+    now = now or utcnow()
+    removed = 0
+    try:
+        target = open_target(storage)
+        with sessions() as db:
+            expired = db.scalars(
+                sa.select(UploadSession)
+                .where(UploadSession.expires_at < now)
+                .order_by(UploadSession.expires_at)
+                .limit(SWEEP_BATCH)
+            ).all()
+            for row in expired:
+                if row.state == UploadState.SUBMITTED.value:
+                    db.delete(row)
+                    db.commit()
+                else:
+                    _forget(db, target, row)
+                removed += 1
+    except (sa.exc.SQLAlchemyError, StorageError, OSError) as error:
+        log.warning("upload sweep stopped after %d sessions: %s", removed, error)
+    if removed:
+        log.info("removed %d abandoned or finished upload sessions", removed)
+    return removed

@@ -1,0 +1,233 @@
+"""``/api/uploads``: resumable uploads for big files, then a task from them.
+
+``POST /api/uploads`` opens a session and answers where to send the bytes
+(``uploadUrl``). On Cloud Storage that is Google's resumable session URI; in
+embedded mode it is ``PUT /api/uploads/<id>`` here, which speaks the same
+protocol: ``Content-Range: bytes FIRST-LAST/SIZE`` per chunk, ``308`` with
+``Range: bytes=0-LAST`` until the last byte, ``bytes */SIZE`` to ask the offset.
+Like the session URI, that URL is the capability: the id is 128 random bits
+and a chunk needs no credentials (credentials of another user get 404).
+Every other operation is the owner's only (404 for anyone else).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from comprimemelo import uploads as upload_service
+from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.models import UploadSession
+from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
+from comprimemelo.web.api_tasks import parse_format, parse_level, task_json
+from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
+from comprimemelo.web.context import db_session, services
+
+bp = Blueprint("api_uploads", __name__, url_prefix="/api")
+
+TARGET_EXTENSION = "comprimemelo.uploads"
+RESUME_INCOMPLETE = 308
+CHUNK_RANGE = re.compile(r"bytes (\d{1,20})-(\d{1,20})/(\d{1,20})")
+STATUS_RANGE = re.compile(r"bytes \*/(\d{1,20})")
+
+
+def upload_target() -> UploadTarget:
+    """This app's adapter, made once (a Cloud Storage client is not free)."""
+    target = current_app.extensions.get(TARGET_EXTENSION)
+    if target is None:
+        target = upload_service.open_target(services().storage)
+        current_app.extensions[TARGET_EXTENSION] = target
+    return target
+
+
+def _iso(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def session_json(row: UploadSession) -> dict:
+    upload_url = row.upload_url or url_for("api_uploads.put_chunk", upload_id=row.id, _external=True)
+    public_url = services().settings.public_url.rstrip("/")
+    if public_url and not row.upload_url:
+        upload_url = public_url + url_for("api_uploads.put_chunk", upload_id=row.id)
+    return {
+        "id": row.id,
+        "fileName": row.filename,
+        "size": row.size,
+        "contentType": row.content_type,
+        "offset": row.received,
+        "state": row.state,
+        "uploadUrl": upload_url,
+        "method": "PUT",
+        "chunkBytes": services().settings.upload_chunk_bytes,
+        "expiresAt": _iso(row.expires_at),
+        "taskId": row.task_id,
+    }
+
+
+def _progress_headers(offset: int) -> dict:
+    return {"Range": f"bytes=0-{offset - 1}"} if offset > 0 else {}
+
+
+def _json_body() -> dict:
+    if not request.is_json:
+        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", code="invalid_json")
+    return data
+
+
+def _browser_origin() -> str | None:
+    """The calling page's origin when it may upload cross-origin (Cloud Storage):
+    this site itself or a configured CORS origin; ``None`` for other clients."""
+    origin = request.headers.get("Origin", "").rstrip("/")
+    settings = services().settings
+    allowed = {request.host_url.rstrip("/"), settings.public_url.rstrip("/"), *settings.cors_origin_list}
+    return origin if origin and origin in allowed else None
+
+
+def _owned(upload_id: str) -> UploadSession:
+    return upload_service.get_session(db_session(), current_user_id(), upload_id)
+
+
+@bp.errorhandler(OffsetMismatch)
+@bp.errorhandler(UploadIncomplete)
+def _offset_error(error):
+    """409 in the usual shape, plus where the stored bytes end (body and ``Range``)."""
+    response = jsonify(error={"code": error.code, "message": error.message, "offset": error.offset})
+    response.status_code = error.status
+    response.headers.update(_progress_headers(error.offset))
+    return response
+
+
+@bp.post("/uploads")
+@login_required
+def create_upload():
+    data = _json_body()
+    row = upload_service.create_session(
+        db_session(),
+        upload_target(),
+        services().settings,
+        owner_id=current_user_id(),
+        filename=data.get("fileName"),
+        size=data.get("size"),
+        content_type=data.get("contentType"),
+        origin=_browser_origin(),
+    )
+    headers = {"Location": url_for("api_uploads.get_upload", upload_id=row.id)}
+    return session_json(row), 201, headers
+
+
+@bp.get("/uploads/<upload_id>")
+@login_required
+def get_upload(upload_id: str):
+    row = upload_service.refresh(db_session(), upload_target(), services().settings, _owned(upload_id))
+    return session_json(row), 200, _progress_headers(row.received)
+
+
+@bp.delete("/uploads/<upload_id>")
+@login_required
+def delete_upload(upload_id: str):
+    upload_service.cancel(db_session(), upload_target(), _owned(upload_id))
+    return "", 204
+
+
+@bp.put("/uploads/<upload_id>")
+def put_chunk(upload_id: str):
+    """One chunk (``Content-Range: bytes FIRST-LAST/SIZE``) or an offset query
+    (``bytes */SIZE``, empty body): ``308`` until complete, then ``200``.
+
+    :raise 400: on a malformed or out-of-range ``Content-Range``.
+    :raise 409: if the chunk does not start at the current offset (with it).
+    """
+    db = db_session()
+    row = upload_service.get_by_capability(db, upload_id)
+    if (bearer_token() or request.cookies.get(SESSION_COOKIE)) and current_user_id() != row.owner_id:
+        raise NotFound(f"upload {upload_id} not found")
+    target = upload_target()
+    append = getattr(target, "append", None)
+    if append is None:
+        raise Conflict("send the chunks to the session's uploadUrl", code="upload_elsewhere")
+    settings = services().settings
+    header = request.headers.get("Content-Range", "").strip()
+    if status := STATUS_RANGE.fullmatch(header):
+        _check_total(int(status.group(1)), row)
+        upload_service.refresh(db, target, settings, row)
+        return _progress(row)
+    chunk = CHUNK_RANGE.fullmatch(header)
+    if chunk is None:
+        raise InvalidInput(
+            "send Content-Range: bytes FIRST-LAST/SIZE with a chunk, or bytes */SIZE to ask the offset",
+            code="invalid_content_range",
+        )
+    first, last, total = (int(value) for value in chunk.groups())
+    _check_total(total, row)
+    if last < first or last >= row.size:
+        raise InvalidInput(
+            f"chunk bytes {first}-{last} are outside the file's {row.size} bytes", code="chunk_out_of_range"
+        )
+    length = last - first + 1
+    if request.content_length != length:
+        raise InvalidInput(
+            f"Content-Length must be the chunk's length ({length} bytes)", code="invalid_content_length"
+        )
+    if row.state != UploadState.OPEN.value:
+        raise OffsetMismatch(row.size, f"upload {row.id} is complete")
+    try:
+        received = append(row.storage_key, first, length, request.stream)
+    except SessionGone:
+        raise NotFound(f"upload {upload_id} expired; start a new one") from None
+    upload_service.record_progress(db, target, settings, row, received)
+    if received < first + length:
+        raise InvalidInput(
+            f"the chunk ended after {received - first} of {length} bytes", code="chunk_incomplete"
+        )
+    return _progress(row)
+
+
+def _check_total(total: int, row: UploadSession) -> None:
+    if total != row.size:
+        raise InvalidInput(
+            f"Content-Range total must be the file's size ({row.size})", code="invalid_content_range"
+        )
+
+
+def _progress(row: UploadSession):
+    if row.state == UploadState.OPEN.value:
+        return session_json(row), RESUME_INCOMPLETE, _progress_headers(row.received)
+    return session_json(row), 200
+
+
+@bp.post("/uploads/<upload_id>/complete")
+@login_required
+def complete_upload(upload_id: str):
+    """A task from this upload, followed by any ids in ``uploads`` (one archive)."""
+    data = _json_body()
+    more = data.get("uploads", [])
+    if not isinstance(more, list) or not all(isinstance(item, str) for item in more):
+        raise InvalidInput("uploads must be a list of upload ids", code="invalid_uploads")
+    fmt = parse_format(_field(data, "newFormat"))
+    level = parse_level(_field(data, "level"), fmt)
+    app = services()
+    task = upload_service.submit(
+        db_session(),
+        upload_target(),
+        app.queue,
+        app.settings,
+        owner_id=current_user_id(),
+        upload_ids=[upload_id, *more],
+        fmt=fmt,
+        level=level,
+    )
+    return task_json(task), 201, {"Location": url_for("api_tasks.get_task", task_id=task.id)}
+
+
+def _field(data: dict, name: str) -> str | None:
+    """A string or integer JSON field as the form parsers expect it."""
+    value = data.get(name)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return None if value is None else str(value)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string", code="invalid_field")
+    return value
