@@ -89,7 +89,12 @@ class GcsUploads:
         if response.status_code in (200, 201):
             return size
         if response.status_code in GONE_STATUSES:
-            raise SessionGone(key)
+            # A finished session may be forgotten (the emulator does at once): the object tells.
+            with _translate("look up", key):
+                blob = self._bucket.get_blob(self._object_name(key), timeout=REQUEST_TIMEOUT_SECONDS)
+            if blob is None:
+                raise SessionGone(key)
+            return int(blob.size)
         raise StorageError(f"cannot ask the progress of {key}: HTTP {response.status_code}")
 
     def finish(self, key: str, size: int) -> None:
