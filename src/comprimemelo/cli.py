@@ -199,10 +199,19 @@ def run_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     if settings.worker_metrics_port:
         _serve_worker_metrics(settings, services)
-    worker = Worker(settings, services.sessions, services.storage, services.queue)
+    from comprimemelo.notifications import Sender, task_finished_hook
+
+    worker = Worker(
+        settings, services.sessions, services.storage, services.queue,
+        on_finished=task_finished_hook(settings, services.sessions),
+    )
+    # Delivers notifications from the outbox; stops with the worker.
+    sender = Sender(settings, services.sessions)
+    sender.start(stop)
     try:
         worker.run(stop)
     finally:
+        sender.join(settings.webhook_timeout_seconds + 1)
         services.close()
     return 0
 

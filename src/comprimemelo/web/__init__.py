@@ -60,6 +60,9 @@ def create_app(
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_tasks.bp)
     app.register_blueprint(api_uploads.bp)
+    from comprimemelo.web import api_notifications
+
+    app.register_blueprint(api_notifications.bp)
 
     from comprimemelo.web import ui
 

@@ -1,0 +1,92 @@
+"""What a notification says: the JSON event of a webhook, the text of an e-mail.
+
+The payload is built once, when the task finishes, and stored in the outbox:
+every attempt sends the same bytes under the same event id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from comprimemelo.models import Task
+from comprimemelo.settings import Settings
+from comprimemelo.statuses import TaskStatus
+
+TASK_PROCESSED = "task.processed"
+TASK_FAILED = "task.failed"
+EVENT_TYPES = {TaskStatus.PROCESSED.value: TASK_PROCESSED, TaskStatus.FAILED.value: TASK_FAILED}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def new_event_id() -> str:
+    return "evt_" + uuid.uuid4().hex
+
+
+def public_base_url(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+
+
+def task_event(event_id: str, event_type: str, task: Task, settings: Settings) -> dict:
+    """The JSON event (``docs/notifications.md`` documents every field)."""
+    base = public_base_url(settings)
+    processed = task.status == TaskStatus.PROCESSED.value
+    return {
+        "id": event_id,
+        "type": event_type,
+        "created_at": _iso(dt.datetime.now(dt.timezone.utc)),
+        "data": {
+            "task": {
+                "id": task.id,
+                "filename": task.filename,
+                "new_format": task.new_format,
+                "status": task.status,
+                "size_original": task.size_original,
+                "size_compressed": task.size_compressed,
+                "error": task.error,
+                "processed_at": _iso(task.processed_at),
+                "url": f"{base}/api/tasks/{task.id}",
+                "compressed_url": f"{base}/api/tasks/{task.id}/compressed" if processed else None,
+            }
+        },
+    }
+
+
+def encode(event: dict) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def email_message(payload: str, recipient: str, settings: Settings) -> EmailMessage:
+    """A plain-text e-mail telling ``recipient`` what became of the task."""
+    event = json.loads(payload)
+    task = event["data"]["task"]
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(idstring=event["id"], domain="comprimemelo")
+    if event["type"] == TASK_PROCESSED:
+        message["Subject"] = f"comprimemelo: {task['filename']} is ready ({task['new_format']})"
+        saved = ""
+        if task["size_compressed"] is not None and task["size_original"]:
+            ratio = 100 * (1 - task["size_compressed"] / task["size_original"])
+            saved = f" ({ratio:.0f}% smaller)"
+        body = (
+            f"Your file {task['filename']} was compressed to {task['new_format']}.\n\n"
+            f"Size: {task['size_original']} bytes -> {task['size_compressed']} bytes{saved}\n"
+            f"Download: {task['compressed_url']}\n"
+        )
+    else:
+        message["Subject"] = f"comprimemelo: {task['filename']} could not be compressed"
+        body = (
+            f"Your file {task['filename']} could not be compressed to {task['new_format']}.\n\n"
+            f"Reason: {task['error'] or 'unknown'}\n"
+            f"Task: {task['url']}\n"
+        )
+    message.set_content(body + f"\nTask {task['id']}, status {task['status']}.\n")
+    return message
