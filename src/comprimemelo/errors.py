@@ -32,6 +32,12 @@ class Conflict(ComprimemeloError):
     status, code = 409, "conflict"
 
 
+class Gone(ComprimemeloError):
+    """The resource existed but its retention ended: its files are deleted."""
+
+    status, code = 410, "expired"
+
+
 class PayloadTooLarge(ComprimemeloError):
     status, code = 413, "payload_too_large"
 

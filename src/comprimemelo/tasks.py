@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -62,11 +62,15 @@ def create_task(
     fmt: ArchiveFormat,
     level: int | None,
     sealed_password: str | None = None,
+    expires_at: dt.datetime | None = None,
+    before_commit: Callable[[Session, Task], None] | None = None,
 ) -> Task:
     """Store ``uploads``, record the task and queue it.
 
     ``sealed_password`` (an encrypted archive's, see ``comprimemelo.sealed``)
     goes into the task message only, never into the database.
+    ``before_commit(session, task)`` joins the task's transaction (the task
+    has its id by then): an idempotency key's record commits with it.
 
     :raise StorageError: if an upload cannot be stored (nothing is left behind).
     """
@@ -90,8 +94,12 @@ def create_task(
             attempts=0,
             files=files,
             encrypted=sealed_password is not None,
+            expires_at=expires_at,
         )
         session.add(task)
+        if before_commit:
+            session.flush()
+            before_commit(session, task)
         session.commit()
     except BaseException:
         session.rollback()

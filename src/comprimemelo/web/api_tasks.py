@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 from flask import Blueprint, Response, redirect, request, send_file, url_for
 
+from comprimemelo import sealed
 from comprimemelo import tasks as task_service
-from comprimemelo.compression import ArchiveFormat, UnsupportedFormat
-from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
-from comprimemelo.models import Task
+from comprimemelo.compression import ArchiveFormat, Preset, UnsupportedFormat
+from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
+from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import db_session, services
+from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
 
 FILE_FIELD = "fileName"
 FORMAT_FIELD = "newFormat"
 LEVEL_FIELD = "level"
+PASSWORD_FIELD = "password"
+RETENTION_FIELD = "retentionHours"
 ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 # Task ids live in a 32-bit INTEGER column; a larger id names no task, and the
 # database drivers reject it (SQLite: OverflowError) rather than finding nothing.
@@ -29,6 +37,7 @@ def _iso(value):
 
 def task_json(task: Task) -> dict:
     processed = task.status == TaskStatus.PROCESSED.value
+    expired = task.status == TaskStatus.EXPIRED.value
     return {
         "id": task.id,
         "filename": task.filename,
@@ -41,8 +50,13 @@ def task_json(task: Task) -> dict:
         "processed_at": _iso(task.processed_at),
         "attempts": task.attempts,
         "error": task.error,
+        "progress": 100 if processed else task.progress,
+        "encrypted": task.encrypted,
+        "expires_at": _iso(task.expires_at),
         "files": [{"filename": f.filename, "size": f.size} for f in task.files],
-        "original_url": url_for("api_tasks.download_original", task_id=task.id),
+        "original_url": (
+            None if expired else url_for("api_tasks.download_original", task_id=task.id)
+        ),
         "compressed_url": (
             url_for("api_tasks.download_compressed", task_id=task.id) if processed else None
         ),
@@ -62,18 +76,60 @@ def parse_format(raw: str | None) -> ArchiveFormat:
 
 
 def parse_level(raw: str | None, fmt: ArchiveFormat) -> int | None:
+    """A number in the format's range, or a preset name (``fastest``, ``balanced``, ``smallest``)."""
     if raw in (None, ""):
         return None
+    with_preset = raw.strip().lower()
+    if with_preset in {preset.value for preset in Preset}:
+        return fmt.preset_level(Preset(with_preset))
     low, high = fmt.level_range
     try:
         level = int(raw)
     except ValueError:
         level = None
     if level is None or not low <= level <= high:
+        presets = ", ".join(preset.value for preset in Preset)
         raise InvalidInput(
-            f"level for {fmt.value} must be an integer from {low} to {high}", code="invalid_level"
+            f"level for {fmt.value} must be an integer from {low} to {high} or one of {presets}",
+            code="invalid_level",
         )
     return level
+
+
+def parse_password(raw: str | None, fmt: ArchiveFormat) -> str | None:
+    """The archive password, if one was sent; never logged or stored."""
+    if raw in (None, ""):
+        return None
+    if not fmt.encryptable:
+        raise InvalidInput(
+            f"{fmt.value} archives cannot have a password: use zip or 7z", code="encryption_unsupported"
+        )
+    if len(raw) > MAX_PASSWORD_CHARS:
+        raise InvalidInput(f"password must be at most {MAX_PASSWORD_CHARS} characters", code="invalid_password")
+    return raw
+
+
+def parse_retention(raw: str | None) -> dt.timedelta:
+    """Hours to keep the task's files: the deployment's default, or 1 up to its maximum."""
+    settings = services().settings
+    if raw in (None, ""):
+        return dt.timedelta(seconds=settings.retention_seconds)
+    most = settings.max_retention_seconds // 3600
+    try:
+        hours = int(raw)
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= most:
+        raise InvalidInput(f"{RETENTION_FIELD} must be an integer from 1 to {most}", code="invalid_retention")
+    return dt.timedelta(hours=hours)
+
+
+def _stream_size(stream) -> int:
+    """The size of an uploaded part: Werkzeug spools each to memory or a temp file."""
+    position = stream.tell()
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(position)
+    return size
 
 
 @bp.post("/tasks")
@@ -84,28 +140,49 @@ def create_task():
             f"send multipart/form-data with the file in {FILE_FIELD!r} "
             f"and the format in {FORMAT_FIELD!r}"
         )
-    uploads = [
-        task_service.Upload(filename=f.filename or "file", stream=f.stream)
-        for f in request.files.getlist(FILE_FIELD)
-    ]
-    if not uploads:
+    parts = request.files.getlist(FILE_FIELD)
+    if not parts:
         raise InvalidInput(f"missing file field {FILE_FIELD!r}", code="missing_file")
-    if len(uploads) > 1:
-        raise InvalidInput("one file per task", code="too_many_files")
+    settings = services().settings
+    if len(parts) > settings.max_files_per_task:
+        raise InvalidInput(
+            f"at most {settings.max_files_per_task} files per task", code="too_many_files"
+        )
+    sizes = [_stream_size(part.stream) for part in parts]
+    if sum(sizes) > settings.max_task_bytes:
+        raise PayloadTooLarge(f"the files of one task may total at most {settings.max_task_bytes} bytes")
+    uploads = [
+        task_service.Upload(filename=part.filename or "file", stream=part.stream) for part in parts
+    ]
     fmt = parse_format(request.form.get(FORMAT_FIELD))
     level = parse_level(request.form.get(LEVEL_FIELD), fmt)
-    app = services()
-    task = task_service.create_task(
-        db_session(),
-        app.storage,
-        app.queue,
-        owner_id=current_user_id(),
-        uploads=uploads,
-        fmt=fmt,
-        level=level,
+    password = parse_password(request.form.get(PASSWORD_FIELD), fmt)
+    retention = parse_retention(request.form.get(RETENTION_FIELD))
+    identity = [fmt.value, str(level), str(retention.total_seconds()), "encrypted" if password else "plain"]
+    identity += [f"{upload.filename}\x00{size}" for upload, size in zip(uploads, sizes)]
+
+    def produce(record: Recorder) -> tuple[dict, int]:
+        app = services()
+        task = task_service.create_task(
+            db_session(),
+            app.storage,
+            app.queue,
+            owner_id=current_user_id(),
+            uploads=uploads,
+            fmt=fmt,
+            level=level,
+            sealed_password=sealed.seal(password, settings.secret_key) if password else None,
+            expires_at=utcnow() + retention,
+            before_commit=lambda session, task: record(session, task_json(task), 201),
+        )
+        return task_json(task), 201
+
+    return idempotent(
+        "POST /api/tasks",
+        identity,
+        produce,
+        headers_for=lambda body: {"Location": url_for("api_tasks.get_task", task_id=body["id"])},
     )
-    body = task_json(task)
-    return body, 201, {"Location": url_for("api_tasks.get_task", task_id=task.id)}
 
 
 @bp.get("/tasks")
@@ -162,6 +239,7 @@ def delete_task(task_id: int):
 @login_required
 def download_original(task_id: int):
     task = owned_task(task_id)
+    _refuse_expired(task)
     index = _int_arg("file", minimum=0) or 0
     if index >= len(task.files):
         raise NotFound(f"task {task_id} has no file {index}")
@@ -177,16 +255,24 @@ def download_compressed(task_id: int):
 
 
 def _send_archive(task: Task) -> Response:
+    _refuse_expired(task)
     if task.status != TaskStatus.PROCESSED.value or not task.compressed_key:
         raise Conflict(f"task {task.id} is {task.status}, not processed", code="not_processed")
     fmt = ArchiveFormat(task.new_format)
     return send_object(task.compressed_key, task_service.archive_filename(task), fmt.media_type)
 
 
+def _refuse_expired(task: Task) -> None:
+    """:raise Gone: if the task's retention ended (its files are deleted)."""
+    if task.status == TaskStatus.EXPIRED.value:
+        raise Gone(f"task {task.id} expired: its files were deleted at the end of its retention")
+
+
 @bp.get("/files/<path:filename>")
 @login_required
 def download_by_name(filename: str):
     task, kind = task_service.find_file_by_name(db_session(), current_user_id(), filename)
+    _refuse_expired(task)
     if kind == "compressed":
         return _send_archive(task)
     item = next(f for f in task.files if f.filename == filename)

@@ -14,7 +14,7 @@ from flask import Flask, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from comprimemelo.errors import ComprimemeloError, TooManyRequests, Unavailable
+from comprimemelo.errors import ComprimemeloError, Unavailable
 from comprimemelo.queue import QueueError
 from comprimemelo.storage import StorageError
 
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ComprimemeloError)
     def _domain(error: ComprimemeloError):
         headers = {}
-        if isinstance(error, (TooManyRequests, Unavailable)):
+        if getattr(error, "retry_after", None):
             headers["Retry-After"] = str(error.retry_after)
         return error_response(error.status, error.code, error.message, headers)
 
