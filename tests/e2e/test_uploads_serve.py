@@ -1,0 +1,82 @@
+"""A big resumable upload to a real ``comprimemelo serve`` (gunicorn), whose
+client process is killed in the middle of a chunk, then resumes from the
+offset the server reports; the task's original comes back byte for byte.
+
+The 5 GiB case runs by hand (``python -m capacity.resumable_upload``, see
+docs/uploads.md): same client, same server, only longer than a test should be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from capacity.resumable_upload import ChunkSender, Pattern
+from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+
+pytestmark = pytest.mark.e2e
+
+SIZE = 300 * 1000 * 1000
+CUT_AT = 123_456_789  # in the middle of the 15th 8 MiB chunk
+SEED = 7
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(tmp_path, database_url):
+    port = free_port()
+    env = process_environment(tmp_path / "data", COMPRIMEMELO_DATABASE_URL=database_url)
+    process = Process(["serve", "--port", str(port), "--no-worker"], env, tmp_path / "serve.log")
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process)
+        yield base_url, process
+    finally:
+        process.stop()
+
+
+def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
+    base_url, process = served
+    client = Client(base_url)
+    client.signup_and_login("bigfile")
+    response = client.http.post(f"{base_url}/api/uploads", json={"fileName": "big.bin", "size": SIZE}, timeout=30)
+    assert response.status_code == 201, response.text
+    session = response.json()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import os, signal
+            from capacity.resumable_upload import ChunkSender, Pattern
+            sender = ChunkSender({session['uploadUrl']!r}, {SIZE}, Pattern({SEED}))
+            sender.send(0, {session['chunkBytes']}, cut_at={CUT_AT},
+                        on_cut=lambda: os.kill(os.getpid(), signal.SIGKILL))
+        """)],
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL
+
+    sender = ChunkSender(session["uploadUrl"], SIZE, Pattern(SEED))
+    offset = sender.offset()
+    # what the kernel had delivered before the kill is kept: at most what was sent
+    assert session["chunkBytes"] * (CUT_AT // session["chunkBytes"]) <= offset <= CUT_AT
+    status = client.http.get(f"{base_url}/api/uploads/{session['id']}", timeout=30).json()
+    assert status["offset"] == offset and status["state"] == "open"
+    assert sender.send(offset, session["chunkBytes"]) == SIZE
+
+    task = client.http.post(f"{base_url}/api/uploads/{session['id']}/complete", json={"newFormat": "tar.zst"},
+                            timeout=30)
+    assert task.status_code == 201, task.text
+    digest = hashlib.sha256()
+    with client.http.get(f"{base_url}{task.json()['original_url']}", stream=True, timeout=120) as original:
+        assert original.status_code == 200
+        for piece in original.iter_content(1024 * 1024):
+            digest.update(piece)
+    assert digest.hexdigest() == Pattern(SEED).sha256(SIZE)
+    assert "Traceback" not in process.output()
