@@ -180,3 +180,11 @@ def test_concurrent_retries_with_one_key_create_one_task(app, make_user, service
     with services.sessions() as session:
         assert session.query(Task).count() == 1
         assert session.query(IdempotencyKey).count() == 1
+
+
+def test_formats_list_their_ranges_presets_and_encryption(client):
+    formats = {entry["format"]: entry for entry in client.get("/api/formats").json}
+    assert set(formats) == {"zip", "7z", "tar.gz", "tar.bz2", "tar.xz", "tar.zst"}
+    assert formats["tar.zst"]["levels"] == {"min": 1, "max": 19, "default": 3}
+    assert formats["tar.zst"]["presets"] == {"fastest": 1, "balanced": 3, "smallest": 19}
+    assert formats["7z"]["encryption"] == "aes-256" and formats["tar.gz"]["encryption"] is None

@@ -185,6 +185,22 @@ def create_task():
     )
 
 
+@bp.get("/formats")
+def list_formats():
+    """What each format accepts: its level range, default, presets and encryption."""
+    return [
+        {
+            "format": fmt.value,
+            "extension": fmt.extension,
+            "media_type": fmt.media_type,
+            "levels": {"min": fmt.level_range[0], "max": fmt.level_range[1], "default": fmt.default_level},
+            "presets": {preset.value: fmt.preset_level(preset) for preset in Preset},
+            "encryption": "aes-256" if fmt.encryptable else None,
+        }
+        for fmt in ArchiveFormat
+    ]
+
+
 @bp.get("/tasks")
 @login_required
 def list_tasks():

@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 
 from comprimemelo import __version__
-from comprimemelo.compression import ArchiveFormat
+from comprimemelo.compression import ArchiveFormat, Preset
+from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
 from comprimemelo.passwords import MAX_PASSWORD_LENGTH
 from comprimemelo.web.api_tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE
+from comprimemelo.web.idempotency import HEADER as IDEMPOTENCY_HEADER
+from comprimemelo.web.idempotency import REPLAYED_HEADER
 
 
 def _ref(name: str) -> dict:
@@ -70,6 +73,22 @@ ANY_FILE_RESPONSE = {
     "content": {**ORIGINAL_RESPONSE["content"], **ARCHIVE_RESPONSE["content"]},
 }
 REDIRECT = {"description": "Redirect to a short-lived signed URL (Cloud Storage)"}
+EXPIRED = _error("The task expired: its retention ended and its files were deleted")
+IDEMPOTENCY_KEY = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (1-255 printable ASCII characters, e.g. a UUID). A retry with the "
+    "same key and the same request returns the first response (with `Idempotent-Replayed: true`) and "
+    "never creates a second task; keys are kept for 24 hours, per user.",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+}
+REPLAYED = {
+    REPLAYED_HEADER: {
+        "description": "Present (`true`) when this is the stored response of an earlier request with the same key",
+        "schema": {"type": "string", "const": "true"},
+    }
+}
 
 
 def _touches_database(responses: dict) -> dict:
@@ -80,8 +99,11 @@ def _touches_database(responses: dict) -> dict:
 @functools.cache
 def openapi_document() -> dict:
     formats = [fmt.value for fmt in ArchiveFormat]
+    presets = [preset.value for preset in Preset]
     levels = "; ".join(
-        f"{fmt.value}: {fmt.level_range[0]}-{fmt.level_range[1]} (default {fmt.default_level})"
+        f"{fmt.value}: {fmt.level_range[0]}-{fmt.level_range[1]} (default {fmt.default_level}; "
+        + ", ".join(f"{preset.value} = {fmt.preset_level(preset)}" for preset in Preset)
+        + ")"
         for fmt in ArchiveFormat
     )
     return {
@@ -182,7 +204,7 @@ def openapi_document() -> dict:
                         "level": {"type": ["integer", "null"]},
                         "status": {
                             "type": "string",
-                            "enum": ["uploaded", "processing", "processed", "failed"],
+                            "enum": ["uploaded", "processing", "processed", "failed", "expired"],
                         },
                         "size_original": {"type": "integer"},
                         "size_compressed": {"type": ["integer", "null"]},
@@ -190,6 +212,18 @@ def openapi_document() -> dict:
                         "processed_at": {"type": ["string", "null"], "format": "date-time"},
                         "attempts": {"type": "integer"},
                         "error": {"type": ["string", "null"]},
+                        "progress": {
+                            "type": ["integer", "null"],
+                            "minimum": 0,
+                            "maximum": 100,
+                            "description": "Percent of the input compressed, while processing; 100 once processed",
+                        },
+                        "encrypted": {"type": "boolean", "description": "The archive has a password"},
+                        "expires_at": {
+                            "type": ["string", "null"],
+                            "format": "date-time",
+                            "description": "When the files are deleted and the task becomes `expired`",
+                        },
                         "files": {
                             "type": "array",
                             "items": {
@@ -200,7 +234,7 @@ def openapi_document() -> dict:
                                 },
                             },
                         },
-                        "original_url": {"type": "string"},
+                        "original_url": {"type": ["string", "null"]},
                         "compressed_url": {"type": ["string", "null"]},
                     },
                 },
@@ -258,9 +292,12 @@ def openapi_document() -> dict:
                     }),
                 },
                 "post": {
-                    "summary": "Upload a file and ask for it compressed",
-                    "description": f"Formats are case-insensitive and may start with a dot. Levels: {levels}.",
+                    "summary": "Upload one or more files and ask for one archive of them",
+                    "description": "Repeat `fileName` to put several files in one archive; their names are "
+                    "sanitised and duplicates become `name (1).ext`. Formats are case-insensitive and may "
+                    f"start with a dot. Levels, or presets ({', '.join(presets)}): {levels}.",
                     "security": SECURED,
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -269,27 +306,90 @@ def openapi_document() -> dict:
                                     "type": "object",
                                     "required": ["fileName", "newFormat"],
                                     "properties": {
-                                        "fileName": {"type": "string", "format": "binary"},
+                                        "fileName": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                            "minItems": 1,
+                                            "description": "One part per file (limits on count and total size)",
+                                        },
                                         "newFormat": {"type": "string", "examples": formats},
                                         "level": {
+                                            "oneOf": [
+                                                {
+                                                    "type": "integer",
+                                                    "minimum": min(fmt.level_range[0] for fmt in ArchiveFormat),
+                                                    "maximum": max(fmt.level_range[1] for fmt in ArchiveFormat),
+                                                },
+                                                {"type": "string", "enum": presets},
+                                            ],
+                                            "description": "A level in the format's range, or a preset (see above)",
+                                        },
+                                        "password": {
+                                            "type": "string",
+                                            "maxLength": MAX_PASSWORD_CHARS,
+                                            "description": "zip and 7z only: encrypt the archive with AES-256 "
+                                            "(7z also hides the file names). Never stored or logged.",
+                                        },
+                                        "retentionHours": {
                                             "type": "integer",
-                                            "minimum": min(fmt.level_range[0] for fmt in ArchiveFormat),
-                                            "maximum": max(fmt.level_range[1] for fmt in ArchiveFormat),
-                                            "description": "The range depends on the format (see above)",
+                                            "minimum": 1,
+                                            "description": "Keep the files this long (default and maximum "
+                                            "are the deployment's); then the task is `expired`",
                                         },
                                     },
+                                    "encoding": {"fileName": {"style": "form", "explode": True}},
                                 }
                             }
                         },
                     },
                     "responses": _touches_database({
-                        "201": _json(_ref("Task"), "Accepted; `Location` names the task", LOCATION),
-                        "400": _error("Missing file or format, unknown format or bad level"),
+                        "201": _json(_ref("Task"), "Accepted; `Location` names the task", {**LOCATION, **REPLAYED}),
+                        "400": _error("Missing file or format, unknown format, bad level, password, "
+                                      "retention or Idempotency-Key, or too many files"),
                         "401": UNAUTHORIZED,
+                        "409": _error("A request with this Idempotency-Key is still running", RETRY_AFTER),
                         "413": _error("Upload larger than the configured limit"),
                         "415": _error("Not multipart/form-data"),
+                        "422": _error("This Idempotency-Key was used for a different request"),
                     }),
                 },
+            },
+            "/api/formats": {
+                "get": {
+                    "summary": "The archive formats, their level ranges, presets and encryption",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["format", "extension", "media_type", "levels", "presets", "encryption"],
+                                    "properties": {
+                                        "format": {"type": "string", "enum": formats},
+                                        "extension": {"type": "string"},
+                                        "media_type": {"type": "string"},
+                                        "levels": {
+                                            "type": "object",
+                                            "required": ["min", "max", "default"],
+                                            "properties": {
+                                                "min": {"type": "integer"},
+                                                "max": {"type": "integer"},
+                                                "default": {"type": "integer"},
+                                            },
+                                        },
+                                        "presets": {
+                                            "type": "object",
+                                            "required": presets,
+                                            "additionalProperties": {"type": "integer"},
+                                        },
+                                        "encryption": {"type": ["string", "null"], "enum": ["aes-256", None]},
+                                    },
+                                },
+                            },
+                            "Every format",
+                        )
+                    },
+                }
             },
             "/api/tasks/{task_id}": {
                 "parameters": [TASK_ID],
@@ -323,6 +423,7 @@ def openapi_document() -> dict:
                         "400": _error("Bad query parameter"),
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
+                        "410": EXPIRED,
                     }),
                 },
             },
@@ -337,6 +438,7 @@ def openapi_document() -> dict:
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
                         "409": _error("Not processed yet"),
+                        "410": EXPIRED,
                     }),
                 },
             },
@@ -357,6 +459,7 @@ def openapi_document() -> dict:
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
                         "409": _error("Not processed yet"),
+                        "410": EXPIRED,
                     }),
                 },
             },
