@@ -30,6 +30,9 @@ TARGET_EXTENSION = "comprimemelo.uploads"
 RESUME_INCOMPLETE = 308
 CHUNK_RANGE = re.compile(r"bytes (\d{1,20})-(\d{1,20})/(\d{1,20})")
 STATUS_RANGE = re.compile(r"bytes \*/(\d{1,20})")
+# The web page sends files above this (or near the multipart limit) in chunks.
+RESUMABLE_THRESHOLD_BYTES = 64 * 1024 * 1024
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 
 def upload_target() -> UploadTarget:
@@ -89,6 +92,14 @@ def _browser_origin() -> str | None:
 
 def _owned(upload_id: str) -> UploadSession:
     return upload_service.get_session(db_session(), current_user_id(), upload_id)
+
+
+@bp.app_context_processor
+def _resumable_page_settings() -> dict:
+    """What the dashboard's upload script needs to choose and run the chunked path."""
+    settings = services().settings
+    threshold = min(RESUMABLE_THRESHOLD_BYTES, max(settings.max_upload_bytes - MULTIPART_OVERHEAD_BYTES, 0))
+    return {"resumable": {"threshold_bytes": threshold, "max_bytes": settings.max_resumable_upload_bytes}}
 
 
 @bp.errorhandler(OffsetMismatch)

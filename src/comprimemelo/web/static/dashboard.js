@@ -18,6 +18,8 @@
   const pollIntervalMs = Number(root.dataset.pollIntervalMs) || 1000;
   const tasksUrl = root.dataset.tasksUrl;
   const uploadUrl = root.dataset.uploadUrl;
+  const sessionsUrl = root.dataset.resumableUrl;
+  const maxResumableBytes = Number(root.dataset.maxResumableBytes) || maxUploadBytes;
   const loginUrl = root.dataset.loginUrl;
 
   const form = document.getElementById("upload-form");
@@ -342,8 +344,8 @@
       });
       uploadList.append(item);
       entries.push(entry);
-      if (file.size > maxUploadBytes) {
-        setEntryState(entry, "error", `Too large: files can be at most ${fileSize(maxUploadBytes)}. It was not uploaded.`);
+      if (file.size > maxResumableBytes) {
+        setEntryState(entry, "error", `Too large: files can be at most ${fileSize(maxResumableBytes)}. It was not uploaded.`);
       } else {
         setEntryState(entry, "ready", "Ready to compress.");
       }
@@ -429,7 +431,12 @@
     entry.stateText.textContent = `Uploading… ${percent}%`;
   }
 
+  // Files above the threshold (read at each upload) go in resumable chunks.
   function upload(entry, format, level) {
+    const threshold = Number(root.dataset.resumableThresholdBytes);
+    if (sessionsUrl && window.comprimemeloUploads && entry.file.size > threshold) {
+      return uploadResumable(entry, format, level);
+    }
     return new Promise((resolve) => {
       const request = new XMLHttpRequest();
       request.open("POST", uploadUrl);
@@ -478,6 +485,39 @@
       setProgress(entry, 0);
       request.send(data);
     });
+  }
+
+  async function uploadResumable(entry, format, level) {
+    uploadsRunning += 1;
+    entry.progress.hidden = false;
+    const answer = await window.comprimemeloUploads.resumable(entry.file, {
+      sessionsUrl,
+      csrfToken,
+      format,
+      level,
+      onProgress: (fraction) => setProgress(entry, fraction),
+      onUploaded: () => {
+        setProgress(entry, 1);
+        entry.stateText.textContent = "Uploaded, saving…";
+      },
+    });
+    uploadsRunning -= 1;
+    const body = answer.body;
+    if (answer.status === 201 && body) {
+      entry.progress.value = 100;
+      setEntryState(entry, "done", "Uploaded ✓ Compressing; follow it in the list below.");
+      localChanges += 1;
+      addTask(body);
+      schedulePoll();
+    } else if (answer.status === 401) {
+      setEntryState(entry, "error", "Your session has expired. Log in again, then retry.");
+    } else if (answer.resumable) {
+      setEntryState(entry, "ready", `The upload stopped at ${entry.progress.value}%. Choose Compress to resume where it stopped.`);
+      updateUploadButton();
+    } else {
+      const message = body?.error?.message ? sentence(body.error.message) : `The server answered ${answer.status}.`;
+      setEntryState(entry, "error", answer.status === 413 ? `Too large: ${message}` : message);
+    }
   }
 
   window.addEventListener("beforeunload", (event) => {
