@@ -60,6 +60,7 @@ def claim(
             lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
             attempts=Task.attempts + 1,
             started_at=now,
+            progress=0,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -101,6 +102,18 @@ def renew(session: Session, task_id: int, worker: str, *, lease_seconds: float) 
     ).rowcount
     session.commit()
     return bool(renewed)
+
+
+def report_progress(session: Session, task_id: int, worker: str, percent: int) -> bool:
+    """Record how far the holder of the lease has got; ``False`` if it no longer holds it."""
+    updated = session.execute(
+        sa.update(Task)
+        .where(_held_by(task_id, worker))
+        .values(progress=max(0, min(100, percent)))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(updated)
 
 
 def complete(session: Session, task_id: int, worker: str, *, key: str, size: int) -> bool:

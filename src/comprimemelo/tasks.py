@@ -141,6 +141,52 @@ def republish_stale(session: Session, queue: Queue, older_than: dt.timedelta) ->
     return sum(publish(session, queue, task) for task in stale)
 
 
+EXPIRE_BATCH = 200
+# Only tasks nobody is working on expire; a running one expires after it ends.
+_EXPIRABLE = (TaskStatus.UPLOADED.value, TaskStatus.PROCESSED.value, TaskStatus.FAILED.value)
+
+
+def expire_due(session: Session, storage: Storage, now: dt.datetime | None = None) -> int:
+    """End the retention of every task whose ``expires_at`` has passed: its
+    files are deleted and it shows ``expired``. A task whose files cannot be
+    deleted goes back to its status, to be tried again by the next sweep."""
+    now = now or utcnow()
+    due = session.scalars(
+        sa.select(Task)
+        .where(Task.expires_at <= now, Task.status.in_(_EXPIRABLE))
+        .order_by(Task.expires_at)
+        .limit(EXPIRE_BATCH)
+    ).all()
+    expired = 0
+    for task in due:
+        previous, keys = task.status, [f.storage_key for f in task.files]
+        if task.compressed_key:
+            keys.append(task.compressed_key)
+        taken = session.execute(
+            sa.update(Task)
+            .where(Task.id == task.id, Task.status == previous)
+            .values(status=TaskStatus.EXPIRED.value, compressed_key=None, progress=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if not taken:  # a worker claimed it meanwhile
+            continue
+        try:
+            for key in keys:
+                storage.delete(key)  # idempotent: a retry skips what is gone
+        except StorageError as error:
+            log.warning("task %s: cannot delete its files at expiry, will retry: %s", task.id, error)
+            session.execute(
+                sa.update(Task)
+                .where(Task.id == task.id, Task.status == TaskStatus.EXPIRED.value)
+                .values(status=previous, compressed_key=task.compressed_key)
+            )
+            session.commit()
+            continue
+        expired += 1
+    return expired
+
+
 def list_tasks(session: Session, owner_id: int, *, limit: int | None, descending: bool) -> list[Task]:
     order = Task.id.desc() if descending else Task.id.asc()
     query = sa.select(Task).where(Task.owner_id == owner_id).order_by(order)

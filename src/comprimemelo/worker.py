@@ -25,14 +25,14 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, logs, metrics, sealed
+from comprimemelo import claims, idempotency, logs, metrics, sealed
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
 from comprimemelo.queue import Delivery, Queue, QueueError
 from comprimemelo.settings import Settings
 from comprimemelo.storage import ObjectNotFound, Storage, StorageError
-from comprimemelo.tasks import archive_key, republish_stale
+from comprimemelo.tasks import archive_key, expire_due, republish_stale
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ SWEEP_INTERVAL_SECONDS = 30.0
 SHUTDOWN_GRACE_SECONDS = 20.0
 RELEASE_WAIT_SECONDS = 5.0
 BACKEND_ERROR_PAUSE_SECONDS = 2.0
+PROGRESS_INTERVAL_SECONDS = 1.0
 
 
 class LeaseLost(Exception):
@@ -207,6 +208,20 @@ class Worker:
         except SQLAlchemyError as error:
             log.warning("sweep failed: %s", error)
         self.fail_dead_letters()
+        self.expire_due()
+
+    def expire_due(self) -> int:
+        """Retention: delete the files of tasks past ``expires_at``; forget old idempotency keys."""
+        try:
+            with self.sessions() as session:
+                expired = expire_due(session, self.storage)
+                idempotency.purge(session)
+        except (SQLAlchemyError, StorageError) as error:
+            log.warning("retention sweep failed: %s", error)
+            return 0
+        if expired:
+            log.info("expired %d tasks", expired)
+        return expired
 
     def fail_dead_letters(self) -> int:
         """Mark failed every unfinished task whose message the queue gave up on
@@ -327,8 +342,11 @@ class Worker:
                 inputs.append(InputFile(path=path, arcname=name))
             output = folder / f"out{fmt.extension}"
 
-            def progress(_done: int, _total: int) -> None:
+            reporter = _ProgressReporter(self, task_id)
+
+            def progress(done: int, total: int) -> None:
                 heartbeat.check()
+                reporter.update(done, total)
 
             result = compress(inputs, output, fmt, level, progress=progress, password=password)
             heartbeat.check()
@@ -390,6 +408,30 @@ class Worker:
     def _notify(self, task_id: int, status: str) -> None:
         if self._on_finished:
             self._on_finished(task_id, status)
+
+
+class _ProgressReporter:
+    """Writes a task's percent done at most every ``PROGRESS_INTERVAL_SECONDS``
+    (and at 100%): the UI polls it; a failed write only costs one update."""
+
+    def __init__(self, worker: Worker, task_id: int) -> None:
+        self._worker = worker
+        self._task_id = task_id
+        self._last_percent = 0
+        self._last_write = 0.0
+
+    def update(self, done: int, total: int) -> None:
+        percent = 100 if total <= 0 else min(100, done * 100 // total)
+        now = time.monotonic()
+        if percent == self._last_percent or (percent < 100 and now - self._last_write < PROGRESS_INTERVAL_SECONDS):
+            return
+        try:
+            with self._worker.sessions() as session:
+                claims.report_progress(session, self._task_id, self._worker.id, percent)
+        except SQLAlchemyError as error:
+            log.warning("task %s: cannot record progress: %s", self._task_id, error)
+            return
+        self._last_percent, self._last_write = percent, now
 
 
 class _Heartbeat:
