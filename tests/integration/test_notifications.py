@@ -133,6 +133,15 @@ def deliver_until(sender: Sender, services, task_id: int, states: set[str], time
     raise AssertionError(f"events of task {task_id} not {states}: {[(e.scope, e.state) for e in found]}")
 
 
+def assert_schema(body, name: str) -> None:
+    """``body`` is what the OpenAPI schema ``name`` says."""
+    import jsonschema
+
+    from comprimemelo.notifications.openapi import SCHEMAS
+
+    jsonschema.Draft202012Validator(SCHEMAS[name]).validate(body)
+
+
 def set_webhook(user: ApiUser, url: str | None):
     return user.client.put("/api/notifications", json={"webhook_url": url}, headers=user.headers)
 
@@ -145,7 +154,9 @@ def test_settings_start_off_and_the_secret_is_shown_once(make_user):
         "email": False, "webhook_url": None, "webhook_secret_set": False, "webhook_disabled": False,
         "webhook_disabled_at": None, "webhook_disabled_reason": None,
     }
+    assert_schema(response.json, "NotificationSettings")
     first = set_webhook(user, "https://hooks.example.com/x")
+    assert_schema(first.json, "NotificationSettings")
     assert first.status_code == 200 and first.json["webhook_secret"].startswith("whsec_")
     again = set_webhook(user, "https://hooks.example.com/y")
     assert "webhook_secret" not in again.json and again.json["webhook_secret_set"]
@@ -153,6 +164,7 @@ def test_settings_start_off_and_the_secret_is_shown_once(make_user):
     assert "webhook_secret" not in shown and shown["webhook_url"] == "https://hooks.example.com/y"
     rotated = user.client.post("/api/notifications/webhook-secret", headers=user.headers)
     assert rotated.status_code == 200 and rotated.json["webhook_secret"] != first.json["webhook_secret"]
+    assert_schema(rotated.json, "WebhookSecret")
     off = user.client.put("/api/notifications", json={"email": True, "webhook_url": None}, headers=user.headers)
     assert off.json["email"] is True and off.json["webhook_url"] is None
 
@@ -232,6 +244,8 @@ def test_failed_then_ok_webhook_is_retried_and_signed(services, make_user, recei
     assert body["data"]["task"]["id"] == task["id"] and body["data"]["task"]["status"] == "processed"
     assert body["data"]["task"]["compressed_url"] == f"https://compress.example.com/api/tasks/{task['id']}/compressed"
     shown = user.client.get(f"/api/tasks/{task['id']}/notifications", headers=user.headers).json
+    assert_schema(shown, "TaskNotifications")
+    assert_schema(body, "TaskEvent")
     assert [(e["channel"], e["state"], e["attempts"]) for e in shown["events"]] == [("webhook", "delivered", 3)]
     assert shown["events"][0]["last_error"] is None  # cleared once delivered
 
@@ -257,6 +271,7 @@ def test_repeated_410_disables_the_webhook_and_the_api_says_so(services, make_us
     assert event.attempts == 3 and "410" in event.last_error
     assert len(receiver.wait_for(3)) == 3
     shown = user.client.get("/api/notifications", headers=user.headers).json
+    assert_schema(shown, "NotificationSettings")
     assert shown["webhook_disabled"] is True and "410" in shown["webhook_disabled_reason"]
     later = user.upload("b.txt", b"y").json
     finish(services, later["id"])
@@ -310,6 +325,7 @@ def test_a_task_webhook_is_signed_with_the_owners_secret(services, make_user, re
     assert event.scope == "task"
     assert receiver.verified(receiver.wait_for(1)[0], secret)
     shown = user.client.get(f"/api/tasks/{task['id']}/notifications", headers=user.headers).json
+    assert_schema(shown, "TaskNotifications")
     assert shown["webhook"]["url"] == receiver.url and shown["webhook"]["disabled"] is False
 
 
@@ -378,3 +394,18 @@ def test_recording_is_idempotent_and_the_sweep_recovers_a_missed_one(services, m
     with services.sessions() as session:
         assert session.query(OutboxEvent).filter_by(task_id=task["id"]).count() == 1
         assert session.query(OutboxEvent).filter_by(task_id=missed["id"]).count() == 1
+
+
+def test_the_openapi_description_of_notifications_is_valid():
+    import copy
+
+    from openapi_spec_validator import validate
+
+    from comprimemelo.notifications import openapi as notifications_openapi
+    from comprimemelo.web.openapi import openapi_document
+
+    document = copy.deepcopy(openapi_document())
+    document["paths"].update(notifications_openapi.PATHS)
+    document["components"]["schemas"].update(notifications_openapi.SCHEMAS)
+    document.setdefault("webhooks", {}).update(notifications_openapi.WEBHOOKS)
+    validate(document)

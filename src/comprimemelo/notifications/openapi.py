@@ -1,0 +1,245 @@
+"""The OpenAPI description of ``/api/notifications`` and of the webhook events,
+merged into ``web.openapi.openapi_document`` (``PATHS`` into ``paths``,
+``SCHEMAS`` into ``components.schemas``; ``WEBHOOKS`` into the top-level
+``webhooks`` of OpenAPI 3.1), and the ``webhookUrl`` field of ``POST /api/tasks``.
+"""
+
+from __future__ import annotations
+
+from comprimemelo.notifications import signing
+from comprimemelo.notifications.targets import MAX_URL_LENGTH
+
+MAX_TASK_ID = 2**31 - 1
+SECURED = [{"bearerAuth": []}]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+UNAUTHORIZED = _error("No, invalid, expired or revoked token")
+UNAVAILABLE = _error(
+    "A backend is unavailable; retry after `Retry-After` seconds",
+    {"Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "integer", "minimum": 0}}},
+)
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+WEBHOOK_URL_RULE = (
+    "http(s) only, no credentials, at most 2048 characters; unless the deployment allows private "
+    "targets, every address of the host must be public (no loopback, private, link-local, multicast, "
+    "reserved or unspecified address), checked now and again at each delivery"
+)
+
+# The multipart field to add to POST /api/tasks' request body properties.
+TASK_WEBHOOK_FIELD = {
+    "webhookUrl": {
+        "type": "string",
+        "maxLength": MAX_URL_LENGTH,
+        "description": "A webhook for this task only, signed with the caller's webhook secret "
+        f"(create it first: `POST /api/notifications/webhook-secret`); {WEBHOOK_URL_RULE}",
+    }
+}
+TASK_WEBHOOK_400 = "or a refused `webhookUrl` (`invalid_webhook_url`, `webhook_secret_required`)"
+
+SCHEMAS = {
+    "NotificationSettings": {
+        "type": "object",
+        "required": [
+            "email", "webhook_url", "webhook_secret_set", "webhook_disabled",
+            "webhook_disabled_at", "webhook_disabled_reason",
+        ],
+        "properties": {
+            "email": {"type": "boolean", "description": "E-mail the account's address when a task finishes"},
+            "webhook_url": {"type": ["string", "null"]},
+            "webhook_secret_set": {"type": "boolean"},
+            "webhook_secret": {
+                "type": "string",
+                "description": "Only in the answer that created it (the first webhook): keep it, it is not shown again",
+            },
+            "webhook_disabled": {
+                "type": "boolean",
+                "description": "Switched off after repeated `410 Gone`; setting `webhook_url` again turns it back on",
+            },
+            "webhook_disabled_at": NULLABLE_TIME,
+            "webhook_disabled_reason": {"type": ["string", "null"]},
+        },
+    },
+    "NotificationSettingsChange": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "email": {"type": "boolean"},
+            "webhook_url": {
+                "type": ["string", "null"],
+                "maxLength": MAX_URL_LENGTH,
+                "description": f"null removes the webhook; {WEBHOOK_URL_RULE}",
+            },
+        },
+    },
+    "WebhookSecret": {
+        "type": "object",
+        "required": ["webhook_secret"],
+        "properties": {"webhook_secret": {"type": "string", "pattern": f"^{signing.SECRET_PREFIX}"}},
+    },
+    "TaskNotifications": {
+        "type": "object",
+        "required": ["webhook", "events"],
+        "properties": {
+            "webhook": {
+                "type": ["object", "null"],
+                "description": "The task's own webhook (`webhookUrl` on upload), if any",
+                "properties": {
+                    "url": {"type": "string"},
+                    "disabled": {"type": "boolean"},
+                    "disabled_at": NULLABLE_TIME,
+                    "disabled_reason": {"type": ["string", "null"]},
+                },
+            },
+            "events": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type", "channel", "scope", "target", "state", "attempts"],
+                    "properties": {
+                        "id": {"type": "string", "description": "The `Comprimemelo-Event-Id` of a webhook"},
+                        "type": {"type": "string", "enum": ["task.processed", "task.failed"]},
+                        "channel": {"type": "string", "enum": ["email", "webhook"]},
+                        "scope": {"type": "string", "enum": ["email", "user", "task"]},
+                        "target": {"type": "string"},
+                        "state": {"type": "string", "enum": ["pending", "delivered", "failed", "discarded"]},
+                        "attempts": {"type": "integer", "minimum": 0},
+                        "last_error": {"type": ["string", "null"]},
+                        "next_attempt_at": NULLABLE_TIME,
+                        "delivered_at": NULLABLE_TIME,
+                        "created_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+        },
+    },
+    "TaskEvent": {
+        "type": "object",
+        "required": ["id", "type", "created_at", "data"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string", "enum": ["task.processed", "task.failed"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "data": {
+                "type": "object",
+                "required": ["task"],
+                "properties": {
+                    "task": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "filename": {"type": "string"},
+                            "new_format": {"type": "string"},
+                            "status": {"type": "string", "enum": ["processed", "failed"]},
+                            "size_original": {"type": "integer"},
+                            "size_compressed": {"type": ["integer", "null"]},
+                            "error": {"type": ["string", "null"]},
+                            "processed_at": NULLABLE_TIME,
+                            "url": {"type": "string"},
+                            "compressed_url": {"type": ["string", "null"]},
+                        },
+                    }
+                },
+            },
+        },
+    },
+}
+
+PATHS = {
+    "/api/notifications": {
+        "get": {
+            "summary": "The caller's notification settings",
+            "security": SECURED,
+            "responses": {
+                "200": _json(_ref("NotificationSettings"), "The settings (all off until set)"),
+                "401": UNAUTHORIZED,
+                "503": UNAVAILABLE,
+            },
+        },
+        "put": {
+            "summary": "Switch e-mail on or off, set or remove the webhook",
+            "description": "Fields left out are unchanged. The first webhook gets a signing secret, "
+            "returned once as `webhook_secret`.",
+            "security": SECURED,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("NotificationSettingsChange")}},
+            },
+            "responses": {
+                "200": _json(_ref("NotificationSettings"), "The settings now"),
+                "400": _error("Unknown field, wrong type, or a refused URL (`invalid_webhook_url`)"),
+                "401": UNAUTHORIZED,
+                "415": _error("Body is not JSON"),
+                "503": UNAVAILABLE,
+            },
+        },
+    },
+    "/api/notifications/webhook-secret": {
+        "post": {
+            "summary": "Create or rotate the webhook signing secret",
+            "description": "Shown only in this answer. The previous secret stops signing at once.",
+            "security": SECURED,
+            "responses": {
+                "200": _json(_ref("WebhookSecret"), "The new secret"),
+                "401": UNAUTHORIZED,
+                "503": UNAVAILABLE,
+            },
+        }
+    },
+    "/api/tasks/{task_id}/notifications": {
+        "parameters": [{
+            "name": "task_id", "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TASK_ID},
+        }],
+        "get": {
+            "summary": "What was sent about a task, and its own webhook",
+            "security": SECURED,
+            "responses": {
+                "200": _json(_ref("TaskNotifications"), "The task's webhook and events"),
+                "401": UNAUTHORIZED,
+                "404": _error("No such task, or it belongs to someone else"),
+                "503": UNAVAILABLE,
+            },
+        },
+    },
+}
+
+_SIGNATURE_DESCRIPTION = (
+    "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the webhook secret>`; "
+    f"refuse timestamps more than {signing.REPLAY_TOLERANCE_SECONDS} s away (see docs/notifications.md)"
+)
+
+WEBHOOKS = {
+    "taskFinished": {
+        "post": {
+            "summary": "A task was processed or failed",
+            "description": "Retried with exponential backoff on network errors, 5xx, 429 and 410; "
+            "any other 4xx or a redirect ends the delivery. Repeated 410 disables the webhook.",
+            "parameters": [
+                {"name": signing.SIGNATURE_HEADER, "in": "header", "required": True,
+                 "description": _SIGNATURE_DESCRIPTION, "schema": {"type": "string"}},
+                {"name": signing.EVENT_ID_HEADER, "in": "header", "required": True,
+                 "description": "The same on every retry of an event: deduplicate on it",
+                 "schema": {"type": "string"}},
+                {"name": signing.EVENT_TYPE_HEADER, "in": "header", "required": True,
+                 "schema": {"type": "string", "enum": ["task.processed", "task.failed"]}},
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("TaskEvent")}}},
+            "responses": {"2XX": {"description": "Received"}},
+        }
+    }
+}
