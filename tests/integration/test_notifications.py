@@ -409,3 +409,18 @@ def test_the_openapi_description_of_notifications_is_valid():
     document["components"]["schemas"].update(notifications_openapi.SCHEMAS)
     document.setdefault("webhooks", {}).update(notifications_openapi.WEBHOOKS)
     validate(document)
+
+
+def test_the_documented_verification_recipe_accepts_our_signatures():
+    import pathlib
+    import re
+
+    docs = pathlib.Path(__file__).parents[2] / "docs" / "notifications.md"
+    recipe = re.search(r"```python\n(import hashlib.*?)```", docs.read_text(), re.S).group(1)
+    namespace: dict = {}
+    exec(recipe, namespace)  # noqa: S102 - our own documentation
+    verify = namespace["verify_comprimemelo_signature"]
+    body = b'{"id":"evt_1","type":"task.processed"}'
+    assert verify("whsec_k", body, signing.signature_header("whsec_k", body))
+    assert not verify("whsec_k", body + b"x", signing.signature_header("whsec_k", body))
+    assert not verify("whsec_k", body, signing.signature_header("whsec_k", body, int(time.time()) - 400))
