@@ -113,7 +113,7 @@ start_unit() {
 }
 
 main() {
-  local project sa_email role cloudsql database bucket topic subscription secret_name
+  local project sa_email role cloudsql database bucket topic subscription secret_name retention max_retention
   local secret_value content
 
   role="$(require_attribute comprimemelo-role)"
@@ -132,13 +132,17 @@ main() {
   topic="$(require_attribute comprimemelo-topic)"
   subscription="$(require_attribute comprimemelo-subscription)"
   secret_name="$(require_attribute comprimemelo-secret-name)"
+  retention="$(require_attribute comprimemelo-retention-seconds)"
+  max_retention="$(require_attribute comprimemelo-max-retention-seconds)"
 
   content="COMPRIMEMELO_MODE=production
 COMPRIMEMELO_CLOUDSQL_INSTANCE=${cloudsql}
 COMPRIMEMELO_DATABASE_NAME=${database}
 COMPRIMEMELO_DATABASE_USER=${sa_email%.gserviceaccount.com}
 COMPRIMEMELO_STORAGE_URL=gs://${bucket}/
-COMPRIMEMELO_QUEUE_URL=pubsub://${project}/${topic}/${subscription}"
+COMPRIMEMELO_QUEUE_URL=pubsub://${project}/${topic}/${subscription}
+COMPRIMEMELO_RETENTION_SECONDS=${retention}
+COMPRIMEMELO_MAX_RETENTION_SECONDS=${max_retention}"
 
   if [[ "${role}" == "worker" ]]; then
     local dead_letter

@@ -7,10 +7,13 @@
  */
 
 locals {
-  public_url     = "https://${var.domains[0]}"
-  bucket_name    = coalesce(var.bucket_name, "${var.project_id}-comprimemelo-files")
-  startup_script = file("${path.module}/../startup-scripts/comprimemelo-startup.sh")
-  labels         = merge(var.labels, { "app" = "comprimemelo" })
+  public_url  = "https://${var.domains[0]}"
+  bucket_name = coalesce(var.bucket_name, "${var.project_id}-comprimemelo-files")
+  # One day past the longest retention a task may ask for: the app deletes
+  # expired files itself; this rule only catches what it could not.
+  bucket_backstop_days = max(var.retention_days, var.max_retention_days) + 1
+  startup_script       = file("${path.module}/../startup-scripts/comprimemelo-startup.sh")
+  labels               = merge(var.labels, { "app" = "comprimemelo" })
 
   roles = {
     web    = { display_name = "comprimemelo web VMs", sign_blobs = true }
@@ -31,6 +34,9 @@ locals {
     "comprimemelo-topic"             = module.messaging.topic_name
     "comprimemelo-subscription"      = module.messaging.subscription_name
     "comprimemelo-secret-name"       = module.secrets.secret_id
+    # The app expires tasks itself; the bucket's lifecycle rule is only a backstop.
+    "comprimemelo-retention-seconds"     = tostring(var.retention_days * 86400)
+    "comprimemelo-max-retention-seconds" = tostring(max(var.retention_days, var.max_retention_days) * 86400)
   }
 }
 
@@ -100,7 +106,7 @@ module "storage" {
   project_id           = module.iam.project_id
   name                 = local.bucket_name
   location             = var.region
-  retention_days       = var.retention_days
+  retention_days       = local.bucket_backstop_days
   versioning           = var.bucket_versioning
   object_admin_members = module.iam.members
   labels               = local.labels

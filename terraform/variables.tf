@@ -51,8 +51,24 @@ variable "bucket_name" {
 
 variable "retention_days" {
   type        = number
-  description = "Uploaded files and archives are deleted from the bucket this many days after creation."
+  description = "How long a task's files are kept unless it asks otherwise (COMPRIMEMELO_RETENTION_SECONDS)."
   default     = 7
+
+  validation {
+    condition     = var.retention_days >= 1
+    error_message = "retention_days must be at least 1."
+  }
+}
+
+variable "max_retention_days" {
+  type        = number
+  description = "The longest retention a task may ask for (COMPRIMEMELO_MAX_RETENTION_SECONDS). The bucket's lifecycle rule deletes objects one day after it, as a backstop to the app's own expiry."
+  default     = 30
+
+  validation {
+    condition     = var.max_retention_days >= 1
+    error_message = "max_retention_days must be at least 1."
+  }
 }
 
 variable "bucket_versioning" {

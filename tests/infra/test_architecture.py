@@ -276,6 +276,22 @@ def test_bucket_is_private_and_expires_objects():
     assert "logging" in bucket
 
 
+def test_the_app_and_the_bucket_agree_on_retention():
+    """VMs get the app's retention settings from the same variables whose
+    maximum (plus a day) is the bucket's lifecycle age: the rule never deletes
+    files the app still promises to keep."""
+    root = load_module(TERRAFORM_DIR)
+    local = locals_of(root)
+    metadata = local["common_metadata"]
+    assert metadata["comprimemelo-retention-seconds"] == "${tostring(var.retention_days * 86400)}"
+    assert metadata["comprimemelo-max-retention-seconds"] == (
+        "${tostring(max(var.retention_days, var.max_retention_days) * 86400)}"
+    )
+    assert local["bucket_backstop_days"] == "${max(var.retention_days, var.max_retention_days) + 1}"
+    storage = dict(named_blocks(root, "module"))["storage"]
+    assert storage["retention_days"] == "${local.bucket_backstop_days}"
+
+
 def test_subscription_is_exactly_once_with_dead_letters():
     loaded = module("messaging")
     subscription = resources(loaded, "google_pubsub_subscription")["tasks"]

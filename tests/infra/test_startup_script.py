@@ -34,6 +34,8 @@ COMMON_ATTRIBUTES = {
     "comprimemelo-topic": "comprimemelo-tasks",
     "comprimemelo-subscription": "comprimemelo-tasks-worker",
     "comprimemelo-secret-name": "comprimemelo-secret-key",
+    "comprimemelo-retention-seconds": "604800",
+    "comprimemelo-max-retention-seconds": "2592000",
 }
 WEB_ATTRIBUTES = {
     **COMMON_ATTRIBUTES,
@@ -181,6 +183,8 @@ def test_web_role_writes_env_file_migrates_and_starts_unit(sandbox):
         "COMPRIMEMELO_DATABASE_USER=comprimemelo-web@demo-project.iam\n"
         "COMPRIMEMELO_STORAGE_URL=gs://demo-project-comprimemelo-files/\n"
         "COMPRIMEMELO_QUEUE_URL=pubsub://demo-project/comprimemelo-tasks/comprimemelo-tasks-worker\n"
+        "COMPRIMEMELO_RETENTION_SECONDS=604800\n"
+        "COMPRIMEMELO_MAX_RETENTION_SECONDS=2592000\n"
         "COMPRIMEMELO_PUBLIC_URL=https://comprimemelo.example.com\n"
         "COMPRIMEMELO_PROXY_HOPS=2\n"
         f"COMPRIMEMELO_SECRET_KEY={SECRET_VALUE}\n"
