@@ -135,10 +135,13 @@ def run_web(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         _migrate(settings)
     own_metrics_dir = _multiprocess_metrics_dir()
+    master = os.getpid()
     try:
         _gunicorn(settings)
     finally:
-        if own_metrics_dir:
+        # gunicorn's workers are forks of this process: they unwind through
+        # here too, and must leave the folder to the master (child_exit).
+        if own_metrics_dir and os.getpid() == master:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
     return 0
 

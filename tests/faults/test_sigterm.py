@@ -76,11 +76,6 @@ def test_sigterm_to_the_web_lets_a_slow_upload_finish(deployment, tmp_path):
     assert stack.incoming_leftovers() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="comprimemelo web exits 1 on SIGTERM: the forked gunicorn worker unwinds through "
-    "run_web's finally and removes the metrics folder the master's child_exit still needs (cli.py)",
-)
 def test_sigterm_to_the_web_exits_cleanly(deployment):
     stack = deployment()
     web = stack.start_web()
