@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.errors import InvalidInput
 from comprimemelo.models import NotificationSettings, OutboxEvent, Task, TaskWebhook, utcnow
-from comprimemelo.notifications import outbox, signing
+from comprimemelo.notifications import signing
 from comprimemelo.notifications.targets import validate_webhook_url
 from comprimemelo.settings import Settings
-from comprimemelo.statuses import TaskStatus
 
 # Sentinel for "field not sent", as opposed to null (remove the webhook).
 UNCHANGED = object()
@@ -98,19 +97,16 @@ def validate_task_webhook(session: Session, user_id: int, url: str | None, setti
     return url
 
 
-def attach_task_webhook(session: Session, task: Task, url: str | None, settings: Settings) -> None:
-    """Give ``task`` its own webhook (a URL from ``validate_task_webhook``).
+def attach_task_webhook(session: Session, task: Task, url: str | None) -> None:
+    """Give ``task`` its own webhook (a URL from ``validate_task_webhook``; None: nothing).
 
-    If the task already finished (a fast worker), its events are recorded here:
-    the worker found no webhook to notify.
+    Joins the caller's transaction and does not commit: call it before the
+    task is committed (``tasks.create_task(before_commit=...)``), so no worker
+    can finish the task before its webhook exists.
     """
-    if not url:
-        return
-    session.add(TaskWebhook(task_id=task.id, url=url, gone_count=0))
-    session.commit()
-    status = session.scalar(sa.select(Task.status).where(Task.id == task.id))
-    if status in (TaskStatus.PROCESSED.value, TaskStatus.FAILED.value):
-        outbox.record_task_finished(session, task.id, status, settings)
+    if url:
+        session.add(TaskWebhook(task_id=task.id, url=url, gone_count=0))
+        session.flush()
 
 
 def task_notifications(session: Session, task_id: int) -> tuple[TaskWebhook | None, list[OutboxEvent]]:
