@@ -121,9 +121,24 @@ def slope_per_minute(times_s: Sequence[float], values: Sequence[float]) -> float
     return slope * SECONDS_PER_MINUTE
 
 
-def memory_trend(samples: Sequence[dict], key: str, edge_fraction: float = 0.1) -> dict:
+def window_floors(samples: Sequence[dict], key: str, window_s: float) -> list[tuple[float, float]]:
+    """(window start, lowest value) for each ``window_s``-second window of the samples.
+
+    Memory held by requests in flight (an argon2 hash holds 64 MiB) makes RSS swing
+    by hundreds of MB; what a leak raises is the floor it swings from.
+    """
+    floors: dict[int, float] = {}
+    for row in samples:
+        index = int(row["t"] // window_s)
+        floors[index] = min(floors.get(index, row[key]), row[key])
+    return [(index * window_s, value) for index, value in sorted(floors.items())]
+
+
+def memory_trend(samples: Sequence[dict], key: str, edge_fraction: float = 0.1, window_s: float = 60.0) -> dict:
     """Start, middle and end (medians of the first, middle and last ``edge_fraction``
-    of the samples), min, max, and the least-squares slope in MB per minute."""
+    of the samples), min, max, the least-squares slope in MB per minute, and the same
+    for the floor (the lowest value of each ``window_s`` window), over the whole run
+    and over its second half (after the warm-up: caches, allocator arenas)."""
     values = [row[key] for row in samples]
     times = [row["t"] for row in samples]
     if not values:
@@ -137,6 +152,10 @@ def memory_trend(samples: Sequence[dict], key: str, edge_fraction: float = 0.1) 
         return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
     slope = slope_per_minute(times, values)
+    floors = window_floors(samples, key, window_s)
+    floor_slope = slope_per_minute([t for t, _ in floors], [v for _, v in floors])
+    late = floors[len(floors) // 2:]
+    late_slope = slope_per_minute([t for t, _ in late], [v for _, v in late])
     return {
         "start_mb": round(median(values[:width]), 1),
         "middle_mb": round(median(values[max(0, middle - width // 2): middle + width // 2 + 1]), 1),
@@ -144,5 +163,9 @@ def memory_trend(samples: Sequence[dict], key: str, edge_fraction: float = 0.1) 
         "min_mb": round(min(values), 1),
         "max_mb": round(max(values), 1),
         "slope_mb_per_min": None if slope is None else round(slope, 3),
+        "floor_first_mb": round(floors[0][1], 1),
+        "floor_last_mb": round(floors[-1][1], 1),
+        "floor_slope_mb_per_min": None if floor_slope is None else round(floor_slope, 3),
+        "floor_slope_second_half_mb_per_min": None if late_slope is None else round(late_slope, 3),
         "samples": len(values),
     }

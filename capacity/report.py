@@ -202,9 +202,13 @@ def _headline(summary: dict) -> str:
 
 def _soak_section(soak: dict, rss_rows: list[dict]) -> str:
     table = _table(
-        ["role", "start MB", "middle MB", "end MB", "min MB", "max MB", "slope MB/min", "samples"],
+        ["role", "start MB", "middle MB", "end MB", "min MB", "max MB", "slope MB/min", "floor first → last MB",
+         "floor slope MB/min", "floor slope, 2nd half", "samples"],
         [[role, _fmt(t["start_mb"], 1), _fmt(t["middle_mb"], 1), _fmt(t["end_mb"], 1), _fmt(t["min_mb"], 1),
-          _fmt(t["max_mb"], 1), _fmt(t["slope_mb_per_min"], 3), _fmt(t["samples"])]
+          _fmt(t["max_mb"], 1), _fmt(t["slope_mb_per_min"], 3),
+          f'{_fmt(t.get("floor_first_mb"), 1)} → {_fmt(t.get("floor_last_mb"), 1)}',
+          _fmt(t.get("floor_slope_mb_per_min"), 3), _fmt(t.get("floor_slope_second_half_mb_per_min"), 3),
+          _fmt(t["samples"])]
          for role, t in soak["memory"].items()])
     verdict = f'<span class="{"ok" if soak["verdict"] == "met" else "bad"}">{html.escape(soak["verdict"])}</span>'
     text = (f"<h2>Soak: memory and errors</h2><p class=big>{_fmt(soak['requests'])} requests, "

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from capacity import report
+from capacity import report, targets
 
+TARGET_REPORTS = ("e2e", "api", "auth", "upload")
 BACKENDS = {"embedded": "embedded (SQLite)", "postgres": "PostgreSQL 15"}
 
 
@@ -96,7 +97,10 @@ def write_summary(reports: Path) -> Path:
                 cells.append(_cell(backend, name, found))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines += ["", "The load average (1-minute, at start → end, on 2 cores) shows how busy the machine "
-                  "was with other work; compare backends only at similar load.", ""]
+                  "was with other work; compare backends only at similar load. Log-ins and sign-ups "
+                  "cost an argon2 hash each (64 MiB, 3 passes, 4 lanes, by design): in `mixed` they are "
+                  "13% of the requests but most of the CPU, which slows every route (see each report's "
+                  "endpoint table).", ""]
         first = _load(reports / backends[0] / "list-tasks-ramp") or _load(reports / backends[0] / "list-tasks")
         if first:
             service = first["service"]
@@ -116,6 +120,24 @@ def write_summary(reports: Path) -> Path:
                   f"{bench['threads']} threads, 64 MiB corpora; speed core/ref ≥ target is the goal, "
                   "size core/ref ≤ 1.02.", "", report.bench_markdown(bench)]
         notes.update(bench.get("notes", []))
+    target_lines = []
+    for name in TARGET_REPORTS:
+        found = _load(reports / name)
+        if found and found.get("checks"):
+            target_lines += [f"### [{found['title']}]({name}/report.html)", "",
+                             f"`{found['command']}`; load average {_load_average(found).removeprefix('; load average ')}",
+                             "", targets.checks_markdown(found["checks"])]
+    soak = _load(reports / "soak")
+    if soak and soak.get("soak"):
+        memory = soak["soak"]["memory"]
+        target_lines += [f"### [Soak: `mixed`, {soak['users']} users, {soak['duration_seconds'] / 60:.0f} min]"
+                         "(soak/report.html)", "",
+                         f"{soak['soak']['requests']} requests, {soak['soak']['errors']} errors; "
+                         + "; ".join(f"{role} RSS {m['start_mb']} → {m['end_mb']} MB ({m['slope_mb_per_min']} MB/min)"
+                                     for role, m in memory.items())
+                         + f"; verdict **{soak['soak']['verdict']}**" + _load_average(soak) + ".", ""]
+    if target_lines:
+        lines += ["## Service benchmarks (issue 8 targets 2–5) and soak (issue 7)", "", *target_lines]
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in sorted(notes)] + [""]
     path = reports / "README.md"
