@@ -275,3 +275,10 @@ def test_sweep_removes_abandoned_sessions_and_their_bytes_only(make_user, client
     assert len(list((services.storage.root / "uploads").iterdir())) == 1  # the task's object only
     assert user.client.get(task["original_url"], headers=user.headers).data == b"xyz"
     assert user.client.get(f"/api/uploads/{abandoned['id']}", headers=user.headers).status_code == 404
+
+
+def test_sweep_ignores_a_storage_without_resumable_uploads(services):
+    class Fake:
+        pass
+
+    assert uploads.sweep_abandoned(services.sessions, Fake()) == 0
