@@ -63,13 +63,15 @@ def test_chunked_upload_becomes_a_task_with_the_same_bytes(make_user, client):
         last = put(client, session["uploadUrl"], data[first:first + CHUNK], first, len(data))
     assert last.status_code == 200 and last.json["state"] == "uploaded"
 
-    done = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "tar.gz", "level": 3},
+    done = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "tar.gz", "level": 3, "retentionHours": 2},
                             headers=user.headers)
     assert done.status_code == 201, done.json
     task = done.json
     assert done.headers["Location"] == f"/api/tasks/{task['id']}"
     assert task["status"] == "uploaded" and task["level"] == 3 and task["size_original"] == len(data)
     assert task["files"] == [{"filename": "passwd.pdf", "size": len(data)}]
+    expires = dt.datetime.fromisoformat(task["expires_at"].replace("Z", "+00:00"))
+    assert dt.timedelta(hours=1.9) < expires - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(hours=2)
     original = user.client.get(task["original_url"], headers=user.headers)
     assert hashlib.sha256(original.data).digest() == hashlib.sha256(data).digest()
     status = user.client.get(f"/api/uploads/{session['id']}", headers=user.headers).json

@@ -265,8 +265,10 @@ def submit(
     upload_ids: Sequence[str],
     fmt: ArchiveFormat,
     level: int | None,
+    expires_at: dt.datetime | None = None,
 ) -> Task:
-    """Make one task of the caller's finished uploads, in order, and queue it.
+    """Make one task of the caller's finished uploads, in order, and queue it;
+    its files are deleted at ``expires_at`` (retention).
 
     The task's files are the uploaded objects themselves (nothing is copied).
     Each upload can be submitted once: two concurrent submissions of the same
@@ -306,6 +308,7 @@ def submit(
         status=TaskStatus.UPLOADED.value,
         size_original=total,
         attempts=0,
+        expires_at=expires_at,
         files=[
             TaskFile(position=position, filename=name, size=row.size, storage_key=row.storage_key)
             for position, (row, name) in enumerate(zip(rows, names))

@@ -18,9 +18,9 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from comprimemelo import uploads as upload_service
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
-from comprimemelo.models import UploadSession
+from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
-from comprimemelo.web.api_tasks import parse_format, parse_level, task_json
+from comprimemelo.web.api_tasks import RETENTION_FIELD, parse_format, parse_level, parse_retention, task_json
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.context import db_session, services
 
@@ -213,13 +213,15 @@ def _progress(row: UploadSession):
 @bp.post("/uploads/<upload_id>/complete")
 @login_required
 def complete_upload(upload_id: str):
-    """A task from this upload, followed by any ids in ``uploads`` (one archive)."""
+    """A task from this upload, followed by any ids in ``uploads`` (one archive);
+    ``newFormat``, ``level`` and ``retentionHours`` as for ``POST /api/tasks``."""
     data = _json_body()
     more = data.get("uploads", [])
     if not isinstance(more, list) or not all(isinstance(item, str) for item in more):
         raise InvalidInput("uploads must be a list of upload ids", code="invalid_uploads")
     fmt = parse_format(_field(data, "newFormat"))
     level = parse_level(_field(data, "level"), fmt)
+    retention = parse_retention(_field(data, RETENTION_FIELD))
     app = services()
     task = upload_service.submit(
         db_session(),
@@ -230,6 +232,7 @@ def complete_upload(upload_id: str):
         upload_ids=[upload_id, *more],
         fmt=fmt,
         level=level,
+        expires_at=utcnow() + retention,
     )
     return task_json(task), 201, {"Location": url_for("api_tasks.get_task", task_id=task.id)}
 
