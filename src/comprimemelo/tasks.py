@@ -124,16 +124,27 @@ def publish(session: Session, queue: Queue, task: Task, *, sealed_password: str 
 
 def republish_stale(session: Session, queue: Queue, older_than: dt.timedelta) -> int:
     """Publish again every task still ``uploaded`` whose last publish is older
-    than ``older_than`` (or never happened): recovers lost publishes."""
+    than ``older_than`` (or never happened): recovers lost publishes. Also every
+    task still ``processing`` whose lease ran out longer than ``older_than`` ago:
+    its worker died and its message is gone too (dropped as a duplicate while
+    the lease still looked live), so nothing else would ever claim it again."""
     cutoff = utcnow() - older_than
     stale = session.scalars(
         sa.select(Task)
         .where(
-            Task.status == TaskStatus.UPLOADED.value,
             sa.or_(
-                Task.published_at < cutoff,
-                sa.and_(Task.published_at.is_(None), Task.created_at < cutoff),
-            ),
+                sa.and_(
+                    Task.status == TaskStatus.UPLOADED.value,
+                    sa.or_(
+                        Task.published_at < cutoff,
+                        sa.and_(Task.published_at.is_(None), Task.created_at < cutoff),
+                    ),
+                ),
+                sa.and_(
+                    Task.status == TaskStatus.PROCESSING.value,
+                    Task.lease_expires_at < cutoff,
+                ),
+            )
         )
         .order_by(Task.id)
         .limit(REPUBLISH_BATCH)

@@ -5,6 +5,7 @@ Pub/Sub. (``tests/e2e`` covers a single task; here several are in flight.)"""
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 
 import pytest
@@ -115,3 +116,31 @@ def test_worker_killed_mid_batch_pubsub(postgres_url, gcs_emulator_host, pubsub_
         except BaseException:
             print(stack.logs())
             raise
+
+
+def test_killed_worker_task_whose_message_is_lost_too_is_recovered_by_the_sweep(deployment, tmp_path):
+    """The task is left ``processing`` by a dead worker and its message is gone
+    (acked as a duplicate while the lease still looked live): the next worker's
+    sweep publishes it again once the lease has long lapsed."""
+    republish_after = 1
+    stack = deployment(republish_after_seconds=str(republish_after))
+    stack.start_web()
+    client = stack.client("lostmessage")
+    source = tmp_path / "orphaned.bin"
+    source.write_bytes(os.urandom(3 * TASK_BYTES))
+    task_id = client.upload(source, FORMAT)["id"]
+    first = stack.start_worker()
+    first_id = worker_id(first)
+    wait_for(lambda: stack.rows()[task_id]["lease_owner"] == first_id, 30, "the worker to take the task")
+    first.kill()
+    killed_at = time.monotonic()
+    with stack.engine().begin() as connection:
+        assert connection.execute(sa.text("DELETE FROM queue_messages")).rowcount == 1
+
+    # Past the lease and the republish delay, a new worker's start-up sweep must find it.
+    time.sleep(max(0.0, killed_at + int(LEASE_SECONDS) + republish_after + 1 - time.monotonic()))
+    assert stack.rows()[task_id]["status"] == "processing"
+    stack.start_worker()
+    done = client.wait_finished([task_id], timeout=60)[task_id]
+    assert done["status"] == "processed" and done["attempts"] == 2, done
+    assert read_members(client.download(done["compressed_url"]), FORMAT) == {source.name: source.read_bytes()}
