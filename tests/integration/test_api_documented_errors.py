@@ -77,6 +77,15 @@ def test_every_database_backed_operation_answers_a_documented_503(client_without
         ("GET", "/api/tasks/{task_id}/original", {"task_id": 1}, {}),
         ("GET", "/api/tasks/{task_id}/compressed", {"task_id": 1}, {}),
         ("GET", "/api/files/{filename}", {"filename": "a.txt"}, {}),
+        ("POST", "/api/uploads", {}, dict(json={"fileName": "a.txt", "size": 1})),
+        ("GET", "/api/uploads/{upload_id}", {"upload_id": "ab12"}, {}),
+        ("DELETE", "/api/uploads/{upload_id}", {"upload_id": "ab12"}, {}),
+        ("PUT", "/api/uploads/{upload_id}", {"upload_id": "ab12"}, dict(headers={"Content-Range": "bytes */1"})),
+        ("POST", "/api/uploads/{upload_id}/complete", {"upload_id": "ab12"}, dict(json={"newFormat": "zip"})),
+        ("GET", "/api/notifications", {}, {}),
+        ("PUT", "/api/notifications", {}, dict(json={"email": True})),
+        ("POST", "/api/notifications/webhook-secret", {}, {}),
+        ("GET", "/api/tasks/{task_id}/notifications", {"task_id": 1}, {}),
     ]
     documented = {
         (method.upper(), path)
@@ -86,6 +95,7 @@ def test_every_database_backed_operation_answers_a_documented_503(client_without
     }
     assert documented == {(method, path) for method, path, _, _ in calls}
     for method, path, parameters, request in calls:
-        response = client.open(path.format(**parameters), method=method, headers=auth, **request)
+        headers = {**auth, **request.pop("headers", {})}
+        response = client.open(path.format(**parameters), method=method, headers=headers, **request)
         assert response.status_code == 503, (method, path, response.data)
         assert_documented(method, path, response, **parameters)

@@ -13,7 +13,10 @@ import functools
 from comprimemelo import __version__
 from comprimemelo.compression import ArchiveFormat, Preset
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
+from comprimemelo.notifications.outbox import Channel, Scope
+from comprimemelo.notifications.outbox import State as OutboxState
 from comprimemelo.passwords import MAX_PASSWORD_LENGTH
+from comprimemelo.uploads import UploadState
 from comprimemelo.web.api_tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE
 from comprimemelo.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 from comprimemelo.web.idempotency import REPLAYED_HEADER
@@ -87,6 +90,15 @@ REPLAYED = {
     REPLAYED_HEADER: {
         "description": "Present (`true`) when this is the stored response of an earlier request with the same key",
         "schema": {"type": "string", "const": "true"},
+    }
+}
+
+
+UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+UPLOAD_RANGE = {
+    "Range": {
+        "description": "`bytes=0-LAST`: the bytes stored so far (absent while none are)",
+        "schema": {"type": "string", "pattern": "^bytes=0-[0-9]+$"},
     }
 }
 
@@ -188,6 +200,98 @@ def openapi_document() -> dict:
                         "access_token": {"type": "string"},
                         "token_type": {"type": "string", "const": "Bearer"},
                         "expires_in": {"type": "integer"},
+                    },
+                },
+                "NewUpload": {
+                    "type": "object",
+                    "required": ["fileName", "size"],
+                    "properties": {
+                        "fileName": {"type": "string", "minLength": 1},
+                        "size": {"type": "integer", "minimum": 0, "description": "The file's length in bytes"},
+                        "contentType": {"type": "string", "description": "A media type such as `application/pdf`"},
+                    },
+                },
+                "Upload": {
+                    "type": "object",
+                    "required": [
+                        "id", "fileName", "size", "contentType", "offset", "state", "uploadUrl", "method",
+                        "chunkBytes", "expiresAt", "taskId",
+                    ],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "fileName": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "contentType": {"type": "string"},
+                        "offset": {"type": "integer", "description": "Bytes received so far"},
+                        "state": {"type": "string", "enum": [state.value for state in UploadState]},
+                        "uploadUrl": {"type": "string"},
+                        "method": {"type": "string", "const": "PUT"},
+                        "chunkBytes": {"type": "integer", "description": "The chunk size to send"},
+                        "expiresAt": {"type": ["string", "null"], "format": "date-time"},
+                        "taskId": {"type": ["integer", "null"]},
+                    },
+                },
+                "CompleteUpload": {
+                    "type": "object",
+                    "required": ["newFormat"],
+                    "properties": {
+                        "newFormat": {"type": "string", "examples": formats},
+                        "level": {"type": ["integer", "string"], "description": "As for `POST /api/tasks`"},
+                        "uploads": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "More upload ids to put in the same archive",
+                        },
+                    },
+                },
+                "NotificationSettings": {
+                    "type": "object",
+                    "required": [
+                        "email", "webhook_url", "webhook_secret_set", "webhook_disabled",
+                        "webhook_disabled_at", "webhook_disabled_reason",
+                    ],
+                    "properties": {
+                        "email": {"type": "boolean"},
+                        "webhook_url": {"type": ["string", "null"]},
+                        "webhook_secret_set": {"type": "boolean"},
+                        "webhook_secret": {"type": "string", "description": "Only when just created"},
+                        "webhook_disabled": {"type": "boolean"},
+                        "webhook_disabled_at": {"type": ["string", "null"], "format": "date-time"},
+                        "webhook_disabled_reason": {"type": ["string", "null"]},
+                    },
+                },
+                "TaskNotifications": {
+                    "type": "object",
+                    "required": ["webhook", "events"],
+                    "properties": {
+                        "webhook": {
+                            "type": ["object", "null"],
+                            "properties": {
+                                "url": {"type": "string"},
+                                "disabled": {"type": "boolean"},
+                                "disabled_at": {"type": ["string", "null"], "format": "date-time"},
+                                "disabled_reason": {"type": ["string", "null"]},
+                            },
+                        },
+                        "events": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "type": {"type": "string"},
+                                    "channel": {"type": "string", "enum": [c.value for c in Channel]},
+                                    "scope": {"type": "string", "enum": [s.value for s in Scope]},
+                                    "target": {"type": ["string", "null"]},
+                                    "state": {"type": "string", "enum": [s.value for s in OutboxState]},
+                                    "attempts": {"type": "integer"},
+                                    "last_error": {"type": ["string", "null"]},
+                                    "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+                                    "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+                                    "created_at": {"type": ["string", "null"], "format": "date-time"},
+                                },
+                            },
+                        },
                     },
                 },
                 "Task": {
@@ -460,6 +564,156 @@ def openapi_document() -> dict:
                         "404": NOT_FOUND,
                         "409": _error("Not processed yet"),
                         "410": EXPIRED,
+                    }),
+                },
+            },
+            "/api/uploads": {
+                "post": {
+                    "summary": "Open a resumable upload of one big file",
+                    "description": "Answers where to send the bytes (`uploadUrl`, method `PUT`): Cloud Storage's "
+                    "resumable session URI, or `PUT /api/uploads/{upload_id}` in embedded mode. Then "
+                    "`POST /api/uploads/{upload_id}/complete` makes a task of it.",
+                    "security": SECURED,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("NewUpload")}},
+                    },
+                    "responses": _touches_database({
+                        "201": _json(_ref("Upload"), "Opened; `Location` names the upload", LOCATION),
+                        "400": _error("Missing or malformed fileName, size or contentType"),
+                        "401": UNAUTHORIZED,
+                        "413": _error("Larger than the deployment's limit for resumable uploads"),
+                        "415": _error("Body is not JSON"),
+                    }),
+                }
+            },
+            "/api/uploads/{upload_id}": {
+                "parameters": [UPLOAD_ID],
+                "get": {
+                    "summary": "An upload and how many bytes it holds",
+                    "security": SECURED,
+                    "responses": _touches_database({
+                        "200": _json(_ref("Upload"), "The upload", UPLOAD_RANGE),
+                        "401": UNAUTHORIZED,
+                        "404": _error("No such upload, it expired, or it is someone else's"),
+                    }),
+                },
+                "delete": {
+                    "summary": "Cancel an upload and delete its bytes",
+                    "security": SECURED,
+                    "responses": _touches_database({
+                        "204": {"description": "Cancelled"},
+                        "401": UNAUTHORIZED,
+                        "404": _error("No such upload, or it is someone else's"),
+                        "409": _error("Already an input of a task (delete the task instead)"),
+                    }),
+                },
+                "put": {
+                    "summary": "Send a chunk, or ask the offset (embedded mode)",
+                    "description": "`Content-Range: bytes FIRST-LAST/SIZE` with the chunk, or `bytes */SIZE` with "
+                    "an empty body to ask how many bytes arrived. The upload id is the capability: no "
+                    "credentials are needed, and another user's get 404.",
+                    "security": [],
+                    "parameters": [{
+                        "name": "Content-Range",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "examples": ["bytes 0-1048575/4194304", "bytes */4194304"]},
+                    }],
+                    "requestBody": {
+                        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "responses": _touches_database({
+                        "200": _json(_ref("Upload"), "Every byte arrived"),
+                        "308": _json(_ref("Upload"), "More bytes expected; `Range` says which arrived",
+                                     UPLOAD_RANGE),
+                        "400": _error("Malformed or out-of-range Content-Range, or a wrong Content-Length"),
+                        "404": _error("No such upload, it expired, or it is someone else's"),
+                        "409": _error("The chunk does not start where the stored bytes end (`offset` and "
+                                      "`Range` say where), the upload is complete, or its bytes go to "
+                                      "Cloud Storage", UPLOAD_RANGE),
+                        "413": _error("Chunk larger than the configured request limit"),
+                    }),
+                },
+            },
+            "/api/uploads/{upload_id}/complete": {
+                "parameters": [UPLOAD_ID],
+                "post": {
+                    "summary": "Make a task of this upload and any others named in `uploads` (one archive)",
+                    "security": SECURED,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("CompleteUpload")}},
+                    },
+                    "responses": _touches_database({
+                        "201": _json(_ref("Task"), "Accepted; `Location` names the task", LOCATION),
+                        "400": _error("Unknown format, bad level, repeated or too many uploads"),
+                        "401": UNAUTHORIZED,
+                        "404": _error("An upload is unknown, expired or someone else's"),
+                        "409": _error("An upload is incomplete (`offset` says how far it got) or already "
+                                      "submitted", UPLOAD_RANGE),
+                        "413": _error("The uploads together exceed the per-task limit"),
+                        "415": _error("Body is not JSON"),
+                    }),
+                },
+            },
+            "/api/notifications": {
+                "get": {
+                    "summary": "The caller's notification settings",
+                    "security": SECURED,
+                    "responses": _touches_database({
+                        "200": _json(_ref("NotificationSettings"), "The settings"),
+                        "401": UNAUTHORIZED,
+                    }),
+                },
+                "put": {
+                    "summary": "Turn e-mail on or off and set or remove the webhook",
+                    "description": "Fields left out stay as they are; `webhook_url: null` removes the webhook, "
+                    "setting it re-enables a disabled one. Setting the first webhook creates the signing "
+                    "secret, shown in `webhook_secret` this once.",
+                    "security": SECURED,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "email": {"type": "boolean"},
+                                "webhook_url": {"type": ["string", "null"], "format": "uri"},
+                            },
+                        }}},
+                    },
+                    "responses": _touches_database({
+                        "200": _json(_ref("NotificationSettings"), "The new settings"),
+                        "400": _error("Unknown field, wrong type, or a webhook URL that is refused"),
+                        "401": UNAUTHORIZED,
+                        "415": _error("Body is not JSON"),
+                    }),
+                },
+            },
+            "/api/notifications/webhook-secret": {
+                "post": {
+                    "summary": "A new webhook signing secret, shown this once; the old one stops signing",
+                    "security": SECURED,
+                    "responses": _touches_database({
+                        "200": _json(
+                            {"type": "object", "required": ["webhook_secret"],
+                             "properties": {"webhook_secret": {"type": "string"}}},
+                            "The new secret",
+                        ),
+                        "401": UNAUTHORIZED,
+                    }),
+                }
+            },
+            "/api/tasks/{task_id}/notifications": {
+                "parameters": [TASK_ID],
+                "get": {
+                    "summary": "The webhook of a task and every notification sent or due about it",
+                    "security": SECURED,
+                    "responses": _touches_database({
+                        "200": _json(_ref("TaskNotifications"), "The notifications"),
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
                     }),
                 },
             },
