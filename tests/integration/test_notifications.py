@@ -328,6 +328,10 @@ def test_a_task_webhook_is_signed_with_the_owners_secret(services, make_user, re
     shown = user.client.get(f"/api/tasks/{task['id']}/notifications", headers=user.headers).json
     assert_schema(shown, "TaskNotifications")
     assert shown["webhook"]["url"] == receiver.url and shown["webhook"]["disabled"] is False
+    # Deleting the task deletes its webhook and its events with it.
+    assert user.client.delete(f"/api/tasks/{task['id']}", headers=user.headers).status_code == 204
+    with services.sessions() as session:
+        assert session.query(OutboxEvent).filter_by(task_id=task["id"]).count() == 0
 
 
 def test_email_lands_in_the_maildir_in_embedded_mode(services, make_user):

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,18 +26,22 @@ from comprimemelo.notifications.events import email_message
 from comprimemelo.notifications.mail import MailError, Mailer, open_mailer
 from comprimemelo.notifications.outbox import State
 from comprimemelo.notifications.targets import UnsafeTarget, resolve
-from comprimemelo.notifications.webhooks import HttpWebhooks, WebhookNetworkError, Webhooks
+from comprimemelo.notifications.webhooks import MAX_ADDRESSES_TRIED, HttpWebhooks, WebhookNetworkError, Webhooks
 from comprimemelo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-BATCH_SIZE = 20
+# Events delivered at once by one sender (threads), and so claimed per batch:
+# one slow receiver must not hold the others back past their claim.
+SEND_CONCURRENCY = 8
+BATCH_SIZE = SEND_CONCURRENCY
 RETRY_BASE_SECONDS = 10.0
 RETRY_MAX_SECONDS = 3600.0
 RETRY_JITTER = 0.1
 MAIL_MAX_ATTEMPTS = 8
-# A claimed event stays hidden this long beyond the webhook timeout.
+# A claimed event stays hidden for its delivery (at most two addresses, each
+# within the webhook timeout) plus this margin.
 CLAIM_MARGIN_SECONDS = 60.0
 # The recovery sweep: finished tasks without events, from this far back, once
 # they have been finished for the grace period (the worker records at once).
@@ -97,6 +102,7 @@ class Sender:
         self.poll_seconds = poll_seconds
         self.allow_private = settings.webhook_allow_private == "on"
         self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="notify")
 
     def start(self, stop: threading.Event) -> threading.Thread:
         self._thread = threading.Thread(target=self.run, args=(stop,), name="notifications", daemon=True)
@@ -106,6 +112,7 @@ class Sender:
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def run(self, stop: threading.Event) -> None:
         log.info("notification sender started")
@@ -140,12 +147,18 @@ class Sender:
 
     def deliver_due(self) -> int:
         """Deliver every event due now (one batch); returns how many were tried."""
-        claim_seconds = self.settings.webhook_timeout_seconds * 2 + CLAIM_MARGIN_SECONDS
+        claim_seconds = self.settings.webhook_timeout_seconds * MAX_ADDRESSES_TRIED + CLAIM_MARGIN_SECONDS
         with self.sessions() as session:
             due = outbox.claim_due(session, limit=BATCH_SIZE, claim_seconds=claim_seconds)
-        for event in due:
-            self.deliver(event)
+        list(self._pool.map(self._deliver_logged, due))
         return len(due)
+
+    def _deliver_logged(self, event: OutboxEvent) -> None:
+        try:
+            self.deliver(event)
+        except SQLAlchemyError as error:
+            # Unsettled, the event comes back when its claim expires.
+            log.warning("event %s: cannot record the outcome: %s", event.event_id, error)
 
     def deliver(self, event: OutboxEvent) -> None:
         if event.channel == outbox.Channel.EMAIL.value:

@@ -17,6 +17,8 @@ from comprimemelo import __version__
 from comprimemelo.notifications.targets import Target
 
 USER_AGENT = f"comprimemelo-webhooks/{__version__}"
+# Addresses of a host tried in turn when one does not answer (each within the timeout).
+MAX_ADDRESSES_TRIED = 2
 # Enough of the answer to show the user why it failed, no more.
 MAX_ERROR_BODY_BYTES = 200
 
@@ -67,7 +69,7 @@ class HttpWebhooks:
     def post(self, target: Target, body: bytes, headers: dict[str, str]) -> WebhookAnswer:
         """:raise WebhookNetworkError: if no address gave an HTTP answer."""
         errors = []
-        for address in target.addresses:
+        for address in target.addresses[:MAX_ADDRESSES_TRIED]:
             connection = self._connection(target, address)
             try:
                 connection.request(
