@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import logging
 import secrets
 import uuid
@@ -339,6 +340,12 @@ def submit(
     return task
 
 
+@functools.lru_cache(maxsize=4)
+def _sweep_target(storage: Storage) -> UploadTarget:
+    """One adapter per storage for the periodic sweep (a Cloud Storage client is not free)."""
+    return open_target(storage)
+
+
 def sweep_abandoned(
     sessions: sessionmaker[Session], storage: Storage, *, now: dt.datetime | None = None
 ) -> int:
@@ -348,7 +355,7 @@ def sweep_abandoned(
     now = now or utcnow()
     removed = 0
     try:
-        target = open_target(storage)
+        target = _sweep_target(storage)
     except ValueError:  # a storage without resumable uploads (a test fake) has no sessions
         return 0
     try:
