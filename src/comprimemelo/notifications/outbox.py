@@ -221,9 +221,12 @@ def unrecorded_finished_tasks(session: Session, *, since: dt.datetime, until: dt
     wants_user = sa.exists().where(
         NotificationSettings.user_id == Task.owner_id,
         NotificationSettings.updated_at <= Task.processed_at,
-        sa.or_(NotificationSettings.email_enabled.is_(True), NotificationSettings.webhook_url.is_not(None)),
+        sa.or_(
+            NotificationSettings.email_enabled.is_(True),
+            sa.and_(NotificationSettings.webhook_url.is_not(None), NotificationSettings.webhook_disabled_at.is_(None)),
+        ),
     )
-    wants_task = sa.exists().where(TaskWebhook.task_id == Task.id)
+    wants_task = sa.exists().where(TaskWebhook.task_id == Task.id, TaskWebhook.disabled_at.is_(None))
     has_event = sa.exists().where(OutboxEvent.task_id == Task.id)
     rows = session.execute(
         sa.select(Task.id, Task.status)
