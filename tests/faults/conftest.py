@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from tests.processes import Client, Process, free_port, process_environment, wai
 
 LEASE_SECONDS = "5"
 # Tests that are about stopping wait on their own; teardown only needs the processes gone.
-TEARDOWN_STOP_SECONDS = 10
+TEARDOWN_STOP_SECONDS = 3
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
@@ -83,9 +84,14 @@ class Deployment:
         return worker
 
     def stop(self) -> None:
-        for process in [*self.workers, self.web]:
-            if process is not None:
-                process.stop(TEARDOWN_STOP_SECONDS)
+        """SIGTERM to every process at once, SIGKILL to those still running after
+        ``TEARDOWN_STOP_SECONDS``: the tests about stopping check that themselves."""
+        processes = [p for p in [*self.workers, self.web] if p is not None]
+        for process in processes:
+            process.signal(signal.SIGTERM)
+        deadline = time.monotonic() + TEARDOWN_STOP_SECONDS
+        for process in processes:
+            process.stop(max(0.1, deadline - time.monotonic()))
         if self._engine is not None:
             self._engine.dispose()
 

@@ -127,7 +127,7 @@ def test_killed_worker_task_whose_message_is_lost_too_is_recovered_by_the_sweep(
     stack.start_web()
     client = stack.client("lostmessage")
     source = tmp_path / "orphaned.bin"
-    source.write_bytes(os.urandom(3 * TASK_BYTES))
+    source.write_bytes(os.urandom(2 * TASK_BYTES))
     task_id = client.upload(source, FORMAT)["id"]
     first = stack.start_worker()
     first_id = worker_id(first)
