@@ -103,10 +103,12 @@ module "messaging" {
 module "storage" {
   source = "./modules/storage"
 
-  project_id           = module.iam.project_id
-  name                 = local.bucket_name
-  location             = var.region
-  retention_days       = local.bucket_backstop_days
+  project_id     = module.iam.project_id
+  name           = local.bucket_name
+  location       = var.region
+  retention_days = local.bucket_backstop_days
+  # The dashboard uploads big files straight to the bucket (docs/uploads.md).
+  cors_origins         = [for domain in var.domains : "https://${domain}"]
   versioning           = var.bucket_versioning
   object_admin_members = module.iam.members
   labels               = local.labels

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, idempotency, logs, metrics, sealed
+from comprimemelo import claims, idempotency, logs, metrics, sealed, uploads
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
@@ -208,6 +208,7 @@ class Worker:
         except SQLAlchemyError as error:
             log.warning("sweep failed: %s", error)
         self.fail_dead_letters()
+        uploads.sweep_abandoned(self.sessions, self.storage)
         self.expire_due()
 
     def expire_due(self) -> int:

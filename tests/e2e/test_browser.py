@@ -88,6 +88,8 @@ def served(tmp_path, database_url):
         tmp_path / "data",
         COMPRIMEMELO_DATABASE_URL=database_url,
         COMPRIMEMELO_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+        # Bigger files would go through the resumable uploads: the "too large" check needs both limits.
+        COMPRIMEMELO_MAX_RESUMABLE_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
     )
     process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
     base_url = f"http://127.0.0.1:{port}"

@@ -329,3 +329,12 @@ def test_secret_is_generated_and_auto_replicated():
     assert dict(named_blocks(loaded, "variable"))["key_length"]["default"] == 64
     secret = only(resources(loaded, "google_secret_manager_secret"))
     assert "auto" in block(secret, "replication")
+
+
+def test_the_bucket_lets_the_sites_pages_upload_big_files_directly():
+    storage = dict(named_blocks(load_module(TERRAFORM_DIR), "module"))["storage"]
+    assert "var.domains" in storage["cors_origins"]
+    bucket = resources(module("storage"), "google_storage_bucket")["files"]
+    (cors,) = [entry["cors"] for entry in bucket["dynamic"] if "cors" in entry]
+    (content,) = cors["content"]
+    assert "PUT" in content["method"] and "Range" in content["response_header"]

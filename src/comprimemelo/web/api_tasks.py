@@ -7,7 +7,7 @@ import os
 
 from flask import Blueprint, Response, redirect, request, send_file, url_for
 
-from comprimemelo import sealed
+from comprimemelo import notifications, sealed
 from comprimemelo import tasks as task_service
 from comprimemelo.compression import ArchiveFormat, Preset, UnsupportedFormat
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
@@ -25,6 +25,7 @@ FORMAT_FIELD = "newFormat"
 LEVEL_FIELD = "level"
 PASSWORD_FIELD = "password"
 RETENTION_FIELD = "retentionHours"
+WEBHOOK_FIELD = "webhookUrl"
 ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 # Task ids live in a 32-bit INTEGER column; a larger id names no task, and the
 # database drivers reject it (SQLite: OverflowError) rather than finding nothing.
@@ -160,6 +161,11 @@ def create_task():
     retention = parse_retention(request.form.get(RETENTION_FIELD))
     identity = [fmt.value, str(level), str(retention.total_seconds()), "encrypted" if password else "plain"]
     identity += [f"{upload.filename}\x00{size}" for upload, size in zip(uploads, sizes)]
+    webhook_url = notifications.validate_task_webhook(
+        db_session(), current_user_id(), request.form.get(WEBHOOK_FIELD), settings
+    )
+    if webhook_url:
+        identity.append(f"webhook\x00{webhook_url}")
 
     def produce(record: Recorder) -> tuple[dict, int]:
         app = services()
@@ -173,7 +179,10 @@ def create_task():
             level=level,
             sealed_password=sealed.seal(password, settings.secret_key) if password else None,
             expires_at=utcnow() + retention,
-            before_commit=lambda session, task: record(session, task_json(task), 201),
+            before_commit=lambda session, task: (
+                notifications.attach_task_webhook(session, task, webhook_url),
+                record(session, task_json(task), 201),
+            ),
         )
         return task_json(task), 201
 

@@ -13,8 +13,6 @@ import functools
 from comprimemelo import __version__
 from comprimemelo.compression import ArchiveFormat, Preset
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
-from comprimemelo.notifications.outbox import Channel, Scope
-from comprimemelo.notifications.outbox import State as OutboxState
 from comprimemelo.passwords import MAX_PASSWORD_LENGTH
 from comprimemelo.uploads import UploadState
 from comprimemelo.web.api_tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE
@@ -118,7 +116,7 @@ def openapi_document() -> dict:
         + ")"
         for fmt in ArchiveFormat
     )
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "comprimemelo",
@@ -237,60 +235,11 @@ def openapi_document() -> dict:
                     "properties": {
                         "newFormat": {"type": "string", "examples": formats},
                         "level": {"type": ["integer", "string"], "description": "As for `POST /api/tasks`"},
+                        "retentionHours": {"type": "integer", "minimum": 1, "description": "As for `POST /api/tasks`"},
                         "uploads": {
                             "type": "array",
                             "items": {"type": "string"},
                             "description": "More upload ids to put in the same archive",
-                        },
-                    },
-                },
-                "NotificationSettings": {
-                    "type": "object",
-                    "required": [
-                        "email", "webhook_url", "webhook_secret_set", "webhook_disabled",
-                        "webhook_disabled_at", "webhook_disabled_reason",
-                    ],
-                    "properties": {
-                        "email": {"type": "boolean"},
-                        "webhook_url": {"type": ["string", "null"]},
-                        "webhook_secret_set": {"type": "boolean"},
-                        "webhook_secret": {"type": "string", "description": "Only when just created"},
-                        "webhook_disabled": {"type": "boolean"},
-                        "webhook_disabled_at": {"type": ["string", "null"], "format": "date-time"},
-                        "webhook_disabled_reason": {"type": ["string", "null"]},
-                    },
-                },
-                "TaskNotifications": {
-                    "type": "object",
-                    "required": ["webhook", "events"],
-                    "properties": {
-                        "webhook": {
-                            "type": ["object", "null"],
-                            "properties": {
-                                "url": {"type": "string"},
-                                "disabled": {"type": "boolean"},
-                                "disabled_at": {"type": ["string", "null"], "format": "date-time"},
-                                "disabled_reason": {"type": ["string", "null"]},
-                            },
-                        },
-                        "events": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "type": {"type": "string"},
-                                    "channel": {"type": "string", "enum": [c.value for c in Channel]},
-                                    "scope": {"type": "string", "enum": [s.value for s in Scope]},
-                                    "target": {"type": ["string", "null"]},
-                                    "state": {"type": "string", "enum": [s.value for s in OutboxState]},
-                                    "attempts": {"type": "integer"},
-                                    "last_error": {"type": ["string", "null"]},
-                                    "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
-                                    "delivered_at": {"type": ["string", "null"], "format": "date-time"},
-                                    "created_at": {"type": ["string", "null"], "format": "date-time"},
-                                },
-                            },
                         },
                     },
                 },
@@ -657,66 +606,6 @@ def openapi_document() -> dict:
                     }),
                 },
             },
-            "/api/notifications": {
-                "get": {
-                    "summary": "The caller's notification settings",
-                    "security": SECURED,
-                    "responses": _touches_database({
-                        "200": _json(_ref("NotificationSettings"), "The settings"),
-                        "401": UNAUTHORIZED,
-                    }),
-                },
-                "put": {
-                    "summary": "Turn e-mail on or off and set or remove the webhook",
-                    "description": "Fields left out stay as they are; `webhook_url: null` removes the webhook, "
-                    "setting it re-enables a disabled one. Setting the first webhook creates the signing "
-                    "secret, shown in `webhook_secret` this once.",
-                    "security": SECURED,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {
-                                "email": {"type": "boolean"},
-                                "webhook_url": {"type": ["string", "null"], "format": "uri"},
-                            },
-                        }}},
-                    },
-                    "responses": _touches_database({
-                        "200": _json(_ref("NotificationSettings"), "The new settings"),
-                        "400": _error("Unknown field, wrong type, or a webhook URL that is refused"),
-                        "401": UNAUTHORIZED,
-                        "415": _error("Body is not JSON"),
-                    }),
-                },
-            },
-            "/api/notifications/webhook-secret": {
-                "post": {
-                    "summary": "A new webhook signing secret, shown this once; the old one stops signing",
-                    "security": SECURED,
-                    "responses": _touches_database({
-                        "200": _json(
-                            {"type": "object", "required": ["webhook_secret"],
-                             "properties": {"webhook_secret": {"type": "string"}}},
-                            "The new secret",
-                        ),
-                        "401": UNAUTHORIZED,
-                    }),
-                }
-            },
-            "/api/tasks/{task_id}/notifications": {
-                "parameters": [TASK_ID],
-                "get": {
-                    "summary": "The webhook of a task and every notification sent or due about it",
-                    "security": SECURED,
-                    "responses": _touches_database({
-                        "200": _json(_ref("TaskNotifications"), "The notifications"),
-                        "401": UNAUTHORIZED,
-                        "404": NOT_FOUND,
-                    }),
-                },
-            },
             "/healthz": {
                 "get": {
                     "summary": "The process is alive",
@@ -734,3 +623,20 @@ def openapi_document() -> dict:
             },
         },
     }
+    return _with_notifications(document)
+
+
+def _with_notifications(document: dict) -> dict:
+    """Merge in the notification settings, the webhook event (OpenAPI 3.1
+    ``webhooks``) and the ``webhookUrl`` field of task creation."""
+    from comprimemelo.web import openapi_notifications as notifications
+
+    document["paths"].update(notifications.PATHS)
+    document["components"]["schemas"].update(notifications.SCHEMAS)
+    document["webhooks"] = notifications.WEBHOOKS
+    upload = document["paths"]["/api/tasks"]["post"]
+    upload["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].update(
+        notifications.TASK_WEBHOOK_FIELD
+    )
+    upload["responses"]["400"]["description"] += f", {notifications.TASK_WEBHOOK_400}"
+    return document

@@ -78,9 +78,10 @@ resource "google_storage_bucket" "files" {
   dynamic "cors" {
     for_each = var.cors_origins == [] ? [] : [var.cors_origins]
     content {
-      origin          = cors.value
-      method          = ["GET", "PUT", "HEAD"]
-      response_header = ["Content-Type"]
+      origin = cors.value
+      method = ["GET", "PUT", "HEAD"]
+      # The page's resumable uploads read Range (bytes received) and send Content-Range.
+      response_header = ["Content-Type", "Content-Range", "Range", "X-GUploader-UploadID"]
       max_age_seconds = 3600
     }
   }

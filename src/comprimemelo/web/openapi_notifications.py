@@ -1,5 +1,5 @@
 """The OpenAPI description of ``/api/notifications`` and of the webhook events,
-merged into ``web.openapi.openapi_document`` (``PATHS`` into ``paths``,
+merged into ``openapi.openapi_document`` (``PATHS`` into ``paths``,
 ``SCHEMAS`` into ``components.schemas``; ``WEBHOOKS`` into the top-level
 ``webhooks`` of OpenAPI 3.1), and the ``webhookUrl`` field of ``POST /api/tasks``.
 """
@@ -8,31 +8,8 @@ from __future__ import annotations
 
 from comprimemelo.notifications import signing
 from comprimemelo.notifications.targets import MAX_URL_LENGTH
+from comprimemelo.web.openapi import NOT_FOUND, SECURED, TASK_ID, UNAUTHORIZED, UNAVAILABLE, _error, _json, _ref
 
-MAX_TASK_ID = 2**31 - 1
-SECURED = [{"bearerAuth": []}]
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str, headers: dict | None = None) -> dict:
-    response = {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-UNAUTHORIZED = _error("No, invalid, expired or revoked token")
-UNAVAILABLE = _error(
-    "A backend is unavailable; retry after `Retry-After` seconds",
-    {"Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "integer", "minimum": 0}}},
-)
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 WEBHOOK_URL_RULE = (
     "http(s) only, no credentials, at most 2048 characters; unless the deployment allows private "
@@ -201,17 +178,14 @@ PATHS = {
         }
     },
     "/api/tasks/{task_id}/notifications": {
-        "parameters": [{
-            "name": "task_id", "in": "path", "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TASK_ID},
-        }],
+        "parameters": [TASK_ID],
         "get": {
             "summary": "What was sent about a task, and its own webhook",
             "security": SECURED,
             "responses": {
                 "200": _json(_ref("TaskNotifications"), "The task's webhook and events"),
                 "401": UNAUTHORIZED,
-                "404": _error("No such task, or it belongs to someone else"),
+                "404": NOT_FOUND,
                 "503": UNAVAILABLE,
             },
         },
