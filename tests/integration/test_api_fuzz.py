@@ -7,8 +7,9 @@ Bearer token of a user who owns processed tasks, and asserts: no 5xx, and every
 response has a documented status code, content type, headers and body.
 
 Bounded and reproducible: a few dozen examples per operation, derandomized, no
-example database. (Under pytest 9.2 schemathesis 4 gives each operation's test
-the same node id; ``-k`` still selects by operation, e.g. ``-k "GET and files"``.)
+example database. The schema is the in-process document, which the service is
+checked to serve as is: schemathesis' lazy ``from_fixture`` loader (the way to
+read it from the live URL) fails under pytest 9.2.
 """
 
 from __future__ import annotations
