@@ -284,3 +284,27 @@ def test_sweep_ignores_a_storage_without_resumable_uploads(services):
         pass
 
     assert uploads.sweep_abandoned(services.sessions, Fake()) == 0
+
+
+def test_a_retried_open_or_complete_with_the_same_key_makes_one_session_and_one_task(make_user, client, services):
+    from comprimemelo.models import Task
+
+    user = make_user()
+    data = os.urandom(1000)
+    key = {"Idempotency-Key": "open-1"}
+    first = user.client.post("/api/uploads", json={"fileName": "a.bin", "size": 1000}, headers={**user.headers, **key})
+    again = user.client.post("/api/uploads", json={"fileName": "a.bin", "size": 1000}, headers={**user.headers, **key})
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"] and again.headers["Idempotent-Replayed"] == "true"
+    other = user.client.post("/api/uploads", json={"fileName": "b.bin", "size": 1000}, headers={**user.headers, **key})
+    assert other.status_code == 422
+    send_all(client, first.json, data)
+    complete = {"Idempotency-Key": "complete-1", **user.headers}
+    url = f"/api/uploads/{first.json['id']}/complete"
+    done = user.client.post(url, json={"newFormat": "zip", "password": "an archive secret"}, headers=complete)
+    replay = user.client.post(url, json={"newFormat": "zip", "password": "an archive secret"}, headers=complete)
+    assert done.status_code == replay.status_code == 201, replay.json
+    assert replay.json["id"] == done.json["id"] and done.json["encrypted"] is True
+    with services.sessions() as session:
+        assert session.query(UploadSession).count() == 1
+        assert session.query(Task).count() == 1

@@ -21,7 +21,7 @@ import functools
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -147,8 +147,10 @@ def create_session(
     size: object,
     content_type: object = None,
     origin: str | None = None,
+    before_commit: Callable[[Session, UploadSession], None] | None = None,
 ) -> UploadSession:
-    """Open a session for one file of exactly ``size`` bytes.
+    """Open a session for one file of exactly ``size`` bytes; ``before_commit``
+    joins its transaction (an idempotency key's record commits with it).
 
     :raise InvalidInput: on a missing or malformed name, size or media type.
     :raise PayloadTooLarge: if ``size`` is over ``max_resumable_upload_bytes``.
@@ -179,6 +181,9 @@ def create_session(
     )
     db.add(row)
     try:
+        if before_commit:
+            db.flush()
+            before_commit(db, row)
         db.commit()
     except BaseException:
         db.rollback()
@@ -267,9 +272,12 @@ def submit(
     fmt: ArchiveFormat,
     level: int | None,
     expires_at: dt.datetime | None = None,
+    sealed_password: str | None = None,
+    before_commit: Callable[[Session, Task], None] | None = None,
 ) -> Task:
     """Make one task of the caller's finished uploads, in order, and queue it;
-    its files are deleted at ``expires_at`` (retention).
+    its files are deleted at ``expires_at`` (retention). ``sealed_password``
+    and ``before_commit`` as for ``tasks.create_task``.
 
     The task's files are the uploaded objects themselves (nothing is copied).
     Each upload can be submitted once: two concurrent submissions of the same
@@ -310,6 +318,7 @@ def submit(
         size_original=total,
         attempts=0,
         expires_at=expires_at,
+        encrypted=sealed_password is not None,
         files=[
             TaskFile(position=position, filename=name, size=row.size, storage_key=row.storage_key)
             for position, (row, name) in enumerate(zip(rows, names))
@@ -330,13 +339,15 @@ def submit(
         ).rowcount
         if claimed != len(upload_ids):
             raise Conflict("an upload was submitted or removed meanwhile; try again", code="upload_submitted")
+        if before_commit:
+            before_commit(db, task)
         db.commit()
     except BaseException:
         db.rollback()
         raise
     for row in rows:
         db.refresh(row)
-    task_service.publish(db, queue, task)
+    task_service.publish(db, queue, task, sealed_password=sealed_password)
     return task
 
 

@@ -16,13 +16,23 @@ import re
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
+from comprimemelo import sealed
 from comprimemelo import uploads as upload_service
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
 from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
-from comprimemelo.web.api_tasks import RETENTION_FIELD, parse_format, parse_level, parse_retention, task_json
+from comprimemelo.web.api_tasks import (
+    PASSWORD_FIELD,
+    RETENTION_FIELD,
+    parse_format,
+    parse_level,
+    parse_password,
+    parse_retention,
+    task_json,
+)
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.context import db_session, services
+from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
 
@@ -116,18 +126,28 @@ def _offset_error(error):
 @login_required
 def create_upload():
     data = _json_body()
-    row = upload_service.create_session(
-        db_session(),
-        upload_target(),
-        services().settings,
-        owner_id=current_user_id(),
-        filename=data.get("fileName"),
-        size=data.get("size"),
-        content_type=data.get("contentType"),
-        origin=_browser_origin(),
+    identity = [repr(data.get(name)) for name in ("fileName", "size", "contentType")]
+
+    def produce(record: Recorder) -> tuple[dict, int]:
+        row = upload_service.create_session(
+            db_session(),
+            upload_target(),
+            services().settings,
+            owner_id=current_user_id(),
+            filename=data.get("fileName"),
+            size=data.get("size"),
+            content_type=data.get("contentType"),
+            origin=_browser_origin(),
+            before_commit=lambda session, row: record(session, session_json(row), 201),
+        )
+        return session_json(row), 201
+
+    return idempotent(
+        "POST /api/uploads",
+        identity,
+        produce,
+        headers_for=lambda body: {"Location": url_for("api_uploads.get_upload", upload_id=body["id"])},
     )
-    headers = {"Location": url_for("api_uploads.get_upload", upload_id=row.id)}
-    return session_json(row), 201, headers
 
 
 @bp.get("/uploads/<upload_id>")
@@ -222,19 +242,32 @@ def complete_upload(upload_id: str):
     fmt = parse_format(_field(data, "newFormat"))
     level = parse_level(_field(data, "level"), fmt)
     retention = parse_retention(_field(data, RETENTION_FIELD))
-    app = services()
-    task = upload_service.submit(
-        db_session(),
-        upload_target(),
-        app.queue,
-        app.settings,
-        owner_id=current_user_id(),
-        upload_ids=[upload_id, *more],
-        fmt=fmt,
-        level=level,
-        expires_at=utcnow() + retention,
+    password = parse_password(_field(data, PASSWORD_FIELD), fmt)
+    identity = [upload_id, *more, fmt.value, str(level), str(retention.total_seconds()), str(bool(password))]
+
+    def produce(record: Recorder) -> tuple[dict, int]:
+        app = services()
+        task = upload_service.submit(
+            db_session(),
+            upload_target(),
+            app.queue,
+            app.settings,
+            owner_id=current_user_id(),
+            upload_ids=[upload_id, *more],
+            fmt=fmt,
+            level=level,
+            expires_at=utcnow() + retention,
+            sealed_password=sealed.seal(password, app.settings.secret_key) if password else None,
+            before_commit=lambda session, task: record(session, task_json(task), 201),
+        )
+        return task_json(task), 201
+
+    return idempotent(
+        "POST /api/uploads/complete",
+        identity,
+        produce,
+        headers_for=lambda body: {"Location": url_for("api_tasks.get_task", task_id=body["id"])},
     )
-    return task_json(task), 201, {"Location": url_for("api_tasks.get_task", task_id=task.id)}
 
 
 def _field(data: dict, name: str) -> str | None:

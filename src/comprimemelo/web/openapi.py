@@ -236,6 +236,11 @@ def openapi_document() -> dict:
                         "newFormat": {"type": "string", "examples": formats},
                         "level": {"type": ["integer", "string"], "description": "As for `POST /api/tasks`"},
                         "retentionHours": {"type": "integer", "minimum": 1, "description": "As for `POST /api/tasks`"},
+                        "password": {
+                            "type": "string",
+                            "maxLength": MAX_PASSWORD_CHARS,
+                            "description": "As for `POST /api/tasks`: zip and 7z only; never stored or logged",
+                        },
                         "uploads": {
                             "type": "array",
                             "items": {"type": "string"},
@@ -523,16 +528,19 @@ def openapi_document() -> dict:
                     "resumable session URI, or `PUT /api/uploads/{upload_id}` in embedded mode. Then "
                     "`POST /api/uploads/{upload_id}/complete` makes a task of it.",
                     "security": SECURED,
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("NewUpload")}},
                     },
                     "responses": _touches_database({
-                        "201": _json(_ref("Upload"), "Opened; `Location` names the upload", LOCATION),
-                        "400": _error("Missing or malformed fileName, size or contentType"),
+                        "201": _json(_ref("Upload"), "Opened; `Location` names the upload", {**LOCATION, **REPLAYED}),
+                        "400": _error("Missing or malformed fileName, size, contentType or Idempotency-Key"),
                         "401": UNAUTHORIZED,
+                        "409": _error("A request with this Idempotency-Key is still running", RETRY_AFTER),
                         "413": _error("Larger than the deployment's limit for resumable uploads"),
                         "415": _error("Body is not JSON"),
+                        "422": _error("This Idempotency-Key was used for a different request"),
                     }),
                 }
             },
@@ -590,19 +598,23 @@ def openapi_document() -> dict:
                 "post": {
                     "summary": "Make a task of this upload and any others named in `uploads` (one archive)",
                     "security": SECURED,
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("CompleteUpload")}},
                     },
                     "responses": _touches_database({
-                        "201": _json(_ref("Task"), "Accepted; `Location` names the task", LOCATION),
-                        "400": _error("Unknown format, bad level, repeated or too many uploads"),
+                        "201": _json(_ref("Task"), "Accepted; `Location` names the task", {**LOCATION, **REPLAYED}),
+                        "400": _error("Unknown format, bad level, password, retention or Idempotency-Key, "
+                                      "repeated or too many uploads"),
                         "401": UNAUTHORIZED,
                         "404": _error("An upload is unknown, expired or someone else's"),
-                        "409": _error("An upload is incomplete (`offset` says how far it got) or already "
-                                      "submitted", UPLOAD_RANGE),
+                        "409": _error("An upload is incomplete (`offset` says how far it got), already "
+                                      "submitted, or a request with this Idempotency-Key is still running",
+                                      {**UPLOAD_RANGE, **{name: {**h, "required": False} for name, h in RETRY_AFTER.items()}}),
                         "413": _error("The uploads together exceed the per-task limit"),
                         "415": _error("Body is not JSON"),
+                        "422": _error("This Idempotency-Key was used for a different request"),
                     }),
                 },
             },
