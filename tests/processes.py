@@ -33,6 +33,8 @@ def process_environment(data_dir: Path, **extra: str) -> dict[str, str]:
         COMPRIMEMELO_WEB_WORKERS="2",
         # No fixed metrics port: several workers run on one machine in tests.
         COMPRIMEMELO_WORKER_METRICS_PORT="0",
+        # Tests sign many users up from one address; the limits have tests of their own.
+        COMPRIMEMELO_RATE_LIMITS="off",
         **{f"COMPRIMEMELO_{k.upper()}": str(v) for k, v in CHEAP_ARGON2.items()},
     )
     env.update(extra)
