@@ -10,7 +10,6 @@ Either way the sizes below make the archive, not the staged input, overflow.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import signal
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import assert_error_json, wait_for
+from tests.faults.conftest import assert_error_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
