@@ -36,11 +36,15 @@ class SmallDisk:
         self.path = path
         self.capacity = capacity
         path.mkdir(parents=True, exist_ok=True)
-        mount = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={capacity}", "tmpfs", str(path)],
-            capture_output=True,
-        )
-        self.mounted = mount.returncode == 0
+        try:
+            mount = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={capacity}", "tmpfs", str(path)],
+                capture_output=True,
+            )
+        except OSError:  # no mount command at all
+            self.mounted = False
+        else:
+            self.mounted = mount.returncode == 0
 
     def preexec_fn(self):
         """For the processes that write to the disk: nothing on a tmpfs, a file size limit otherwise."""
