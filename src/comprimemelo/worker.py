@@ -75,11 +75,8 @@ DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 def failure_reason(error: BaseException) -> str:
     """A short, bounded label for the metrics of a failed attempt."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
-            return "disk_full"
-        cause = cause.__cause__
+    if _disk_full(error) is not None:
+        return "disk_full"
     for kind, reason in (
         (ObjectNotFound, "original_missing"),
         (CompressionError, "compression"),
@@ -100,9 +97,22 @@ class _Archive:
     input_bytes: int
 
 
+def _disk_full(error: BaseException) -> OSError | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
+            return cause
+        cause = cause.__cause__
+    return None
+
+
 def describe(error: BaseException) -> str:
+    """The reason a user reads on a failed task: plain words, no internal paths."""
     if isinstance(error, ObjectNotFound):
         return "the original file is missing from storage"
+    full = _disk_full(error)
+    if full is not None:
+        return f"not enough disk space to make the archive ({full.strerror or 'disk full'})"
     if isinstance(error, Unrecoverable):
         return str(error)
     text = str(error) or type(error).__name__

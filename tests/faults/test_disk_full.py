@@ -94,6 +94,7 @@ def test_full_worker_temp_dir_fails_the_task_and_serves_no_partial_archive(
     failed = client.wait_finished([task_id], timeout=60)[task_id]
     assert failed["status"] == "failed", failed
     assert failed["attempts"] == int(MAX_ATTEMPTS)
+    assert failed["error"].startswith("not enough disk space to make the archive ("), failed["error"]
     assert any(message in failed["error"] for message in DISK_FULL_MESSAGES), failed["error"]
     assert failed["compressed_url"] is None
     response = client.http.get(f"{stack.base_url}/api/tasks/{task_id}/compressed", timeout=30)
