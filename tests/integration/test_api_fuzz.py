@@ -38,7 +38,7 @@ pytestmark = pytest.mark.e2e
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 
-MAX_EXAMPLES_PER_OPERATION = 30
+MAX_EXAMPLES_PER_OPERATION = 20
 REQUEST_TIMEOUT_SECONDS = 30
 LOGOUT_PATH = "/api/auth/logout"
 CHECKS = [
