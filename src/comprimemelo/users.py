@@ -15,7 +15,7 @@ from comprimemelo.passwords import Passwords
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 # Deliberately loose: one @, a dot in the domain, no spaces. Deliverability is
 # the mail server's business, not ours.
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MAX_EMAIL_LENGTH = 254
 LOGIN_FAILED = "wrong username or password"
 
@@ -75,6 +75,9 @@ def authenticate(session: Session, passwords: Passwords, login: str, password: s
 
     :raise Unauthorized: otherwise.
     """
+    if "\x00" in login:  # no account has one; PostgreSQL would refuse the query
+        passwords.verify(None, password)  # the same work as any failed log-in
+        raise Unauthorized(LOGIN_FAILED, code="invalid_credentials")
     column = User.email_lower if "@" in login else User.username
     value = login.lower() if "@" in login else login
     user = session.scalar(sa.select(User).where(column == value))
