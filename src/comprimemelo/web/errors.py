@@ -11,7 +11,7 @@ import logging
 import re
 
 from flask import Flask, has_request_context, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from comprimemelo.errors import ComprimemeloError, Unavailable
@@ -63,11 +63,15 @@ def init_app(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods or [])
         return response
 
-    @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
-    def _database_down(error: Exception):
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-        return _unavailable("the database is unavailable; try again shortly")
+    def _database_error(error: DBAPIError):
+        # Only a lost or refused connection is an outage a retry can outlive;
+        # anything else the driver raises is a bug of ours, not the client's.
+        if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+            return _unavailable("the database is unavailable; try again shortly")
+        log.exception("database error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
 
     @app.errorhandler(StorageError)
     @app.errorhandler(QueueError)
