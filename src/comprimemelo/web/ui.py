@@ -49,6 +49,10 @@ FORM_CSRF_NONCE_BYTES = 24
 MAX_NONCE_LENGTH = 64
 DASHBOARD_TASK_LIMIT = 200
 POLL_INTERVAL_MS = 1000
+# What "Keep files for" offers, besides the deployment's default.
+RETENTION_CHOICE_HOURS = (24, 7 * 24, 30 * 24)
+# (unit, seconds, from how many seconds it is used): "in 1 day" for 23.99 hours ahead.
+RELTIME_UNITS = (("day", 86400, 22 * 3600), ("hour", 3600, 45 * 60), ("minute", 60, 45))
 # Paths answered in JSON, errors included; every other path is a page.
 API_PATH_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
 
@@ -210,27 +214,59 @@ def saving(task: dict) -> str:
 
 @bp.app_template_filter("reltime")
 def reltime(iso: str | None, now: dt.datetime | None = None) -> str:
-    """``"2024-05-01T10:00:00Z"`` -> ``"5 minutes ago"`` (same wording as the JS)."""
+    """``"2024-05-01T10:00:00Z"`` -> ``"5 minutes ago"``, or ``"in 7 days"`` for a
+    time ahead (same wording as the JS)."""
     if not iso:
         return ""
     when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
     seconds = ((now or dt.datetime.now(dt.timezone.utc)) - when).total_seconds()
-    if seconds < 45:
+    if abs(seconds) < 45:
         return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = round(seconds / size)
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "1 minute ago"
+    for unit, size, threshold in RELTIME_UNITS:
+        if abs(seconds) >= threshold:
+            count = round(abs(seconds) / size)
+            words = f"{count} {unit}{'' if count == 1 else 's'}"
+            return f"{words} ago" if seconds > 0 else f"in {words}"
+    return "1 minute ago" if seconds > 0 else "in 1 minute"
 
 
 def _formats() -> list[dict]:
-    from comprimemelo.compression import ArchiveFormat
+    """Each format's level range, presets and whether it takes a password, as
+    ``GET /api/formats`` describes them."""
+    from comprimemelo.compression import ArchiveFormat, Preset
 
     return [
-        {"value": fmt.value, "low": fmt.level_range[0], "high": fmt.level_range[1]}
+        {
+            "value": fmt.value,
+            "low": fmt.level_range[0],
+            "high": fmt.level_range[1],
+            "presets": {preset.value: fmt.preset_level(preset) for preset in Preset},
+            "encryptable": fmt.encryptable,
+        }
         for fmt in ArchiveFormat
     ]
+
+
+def retention_choices(default_seconds: int, max_seconds: int) -> list[dict]:
+    """The "Keep files for" options: ``RETENTION_CHOICE_HOURS`` up to the
+    deployment's maximum, the maximum itself, and the default (``hours``
+    ``None``: nothing is sent, so the server applies its default)."""
+    offered = sorted({*RETENTION_CHOICE_HOURS, max_seconds // 3600})
+    choices = [
+        {"hours": hours, "label": _duration(hours * 3600), "default": False}
+        for hours in offered
+        if 0 < hours * 3600 <= max_seconds and hours * 3600 != default_seconds
+    ]
+    choices.append({"hours": None, "label": _duration(default_seconds), "default": True})
+    return sorted(choices, key=lambda choice: choice["hours"] or default_seconds / 3600)
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 # --- pages ---------------------------------------------------------------------
@@ -251,13 +287,16 @@ def dashboard():
     found = task_service.list_tasks(
         db_session(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
     )
+    settings = services().settings
     html = render_template(
         "dashboard.html",
         user=user,
         tasks=[task_json(task) for task in found],
         csrf_token=csrf_token_for(claims),
         formats=_formats(),
-        max_upload_bytes=services().settings.max_upload_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_files_per_task=settings.max_files_per_task,
+        retention_choices=retention_choices(settings.retention_seconds, settings.max_retention_seconds),
         task_limit=DASHBOARD_TASK_LIMIT,
         poll_interval_ms=POLL_INTERVAL_MS,
     )

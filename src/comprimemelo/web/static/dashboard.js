@@ -1,4 +1,6 @@
-// The dashboard: uploads with progress, live task statuses, deletion.
+// The dashboard: uploads with progress (one archive per file, or one for
+// all), task options (speed, level, password, retention), live task statuses
+// and progress, deletion, notification settings.
 // Plain JavaScript, no dependencies; the page works from the REST API with the
 // session cookie, sending the CSRF token on every state-changing request.
 "use strict";
@@ -15,6 +17,9 @@
 
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const maxUploadBytes = Number(root.dataset.maxUploadBytes);
+  const maxFilesPerTask = Number(root.dataset.maxFilesPerTask) || Infinity;
+  // Room for the multipart boundaries and fields around the files of one request.
+  const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
   const pollIntervalMs = Number(root.dataset.pollIntervalMs) || 1000;
   const tasksUrl = root.dataset.tasksUrl;
   const uploadUrl = root.dataset.uploadUrl;
@@ -28,6 +33,13 @@
   const formatSelect = document.getElementById("format");
   const levelInput = document.getElementById("level");
   const levelHint = document.getElementById("level-hint");
+  const presetSelect = document.getElementById("preset");
+  const presetHint = document.getElementById("preset-hint");
+  const passwordInput = document.getElementById("archive-password");
+  const passwordHint = document.getElementById("password-hint");
+  const retentionSelect = document.getElementById("retention");
+  const oneArchive = document.getElementById("one-archive");
+  const batchError = document.getElementById("batch-error");
   const uploadButton = document.getElementById("upload-button");
   const uploadList = document.getElementById("uploads");
   const rows = document.getElementById("task-rows");
@@ -60,14 +72,18 @@
   }
 
   const relative = new Intl.RelativeTimeFormat("en", { numeric: "always" });
+  // [unit, seconds, used from]: as ui.RELTIME_UNITS.
+  const RELTIME_UNITS = [["day", 86400, 22 * 3600], ["hour", 3600, 45 * 60], ["minute", 60, 45]];
 
+  // "5 minutes ago", or "in 7 days" for a time ahead.
   function relativeTime(iso) {
     const seconds = (Date.now() - Date.parse(iso)) / 1000;
-    if (seconds < 45) return "just now";
-    for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60]]) {
-      if (seconds >= size) return relative.format(-Math.round(seconds / size), unit);
+    const sign = seconds > 0 ? -1 : 1;
+    if (Math.abs(seconds) < 45) return "just now";
+    for (const [unit, size, threshold] of RELTIME_UNITS) {
+      if (Math.abs(seconds) >= threshold) return relative.format(sign * Math.round(Math.abs(seconds) / size), unit);
     }
-    return relative.format(-1, "minute");
+    return relative.format(sign, "minute");
   }
 
   function el(tag, attributes = {}, ...children) {
@@ -95,11 +111,50 @@
 
   // --- the task table ---
 
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function lockIcon() {
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M7 11V8a5 5 0 0 1 10 0v3M6 11h12a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-8a1 1 0 0 1 1-1Z");
+    for (const [name, value] of [["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"],
+      ["stroke-linecap", "round"], ["stroke-linejoin", "round"]]) path.setAttribute(name, value);
+    svg.append(path);
+    return el("span", { className: "lock", role: "img", "aria-label": "encrypted", title: "Encrypted with a password" }, svg);
+  }
+
+  function taskName(task) {
+    const files = task.files || [];
+    return files.length < 2 ? task.filename : `${task.filename} + ${files.length - 1} more`;
+  }
+
+  function timeCell(label, iso, className) {
+    return el(
+      "td",
+      { "data-label": label },
+      iso ? el("time", { className, datetime: iso, title: iso }, relativeTime(iso)) : el("span", { className: "muted" }, "—"),
+    );
+  }
+
+  function progressOf(task) {
+    return Number(task.progress) || 0;
+  }
+
+  // Same markup as the task_row macro in templates/_macros.html.
   function renderRow(task) {
+    const name = taskName(task);
+    const files = task.files || [];
     const fileCell = el(
       "td",
       { className: "task__file", "data-label": "File" },
-      el("span", { className: "task__name", title: task.filename }, task.filename),
+      el("span", { className: "task__name", title: name }, name),
+      files.length > 1
+        ? el("ul", { className: "task__files", "aria-label": "Files in this archive" },
+          ...files.map((item) => el("li", { title: item.filename }, item.filename)))
+        : null,
       task.status === "failed" && task.error ? el("span", { className: "task__error" }, task.error) : null,
     );
     const formatCell = el(
@@ -108,6 +163,8 @@
       el("span", { className: "format" }, task.new_format),
       task.level !== null ? " " : null,
       task.level !== null ? el("span", { className: "level", title: "compression level" }, `L${task.level}`) : null,
+      task.encrypted ? " " : null,
+      task.encrypted ? lockIcon() : null,
     );
     const saved = saving(task);
     const savedCell = el(
@@ -115,37 +172,55 @@
       { className: "num", "data-label": "Saved" },
       saved ? el("span", { className: saved.startsWith("+") ? "saving saving--worse" : "saving" }, saved) : "—",
     );
-    const finishedCell = el(
+    const percent = progressOf(task);
+    const statusCell = el(
       "td",
-      { "data-label": "Finished" },
-      task.processed_at
-        ? el("time", { datetime: task.processed_at, title: task.processed_at }, relativeTime(task.processed_at))
-        : el("span", { className: "muted" }, "—"),
+      { "data-label": "Status" },
+      el("span", { className: `badge badge--${task.status}` }, task.status),
+      task.status === "processing"
+        ? el("span", { className: "task__progress" },
+          el("progress", { max: "100", value: String(percent), "aria-label": `Compression of ${name}` }),
+          " ",
+          el("span", { className: "task__percent" }, `${percent}%`))
+        : null,
     );
     const actions = el(
       "td",
       { className: "task__actions", "data-label": "Actions" },
-      el("a", { className: "button button--small button--ghost", href: task.original_url, download: true },
-        "Original", hidden(` of ${task.filename}`)),
+      task.original_url
+        ? el("a", { className: "button button--small button--ghost", href: task.original_url, download: true },
+          "Original", hidden(` of ${name}`))
+        : null,
       task.compressed_url
         ? el("a", { className: "button button--small button--accent", href: task.compressed_url, download: true,
-          "data-action": "download-archive" }, "Archive", hidden(` of ${task.filename}`))
+          "data-action": "download-archive" }, "Archive", hidden(` of ${name}`))
         : null,
       el("button", { type: "button", className: "button button--small button--danger-ghost", "data-action": "delete" },
-        "Delete", hidden(` ${task.filename}`)),
+        "Delete", hidden(` ${name}`)),
     );
     return el(
       "tr",
-      { className: "task", "data-task-id": String(task.id), "data-status": task.status },
+      { className: "task", "data-task-id": String(task.id), "data-status": task.status, "data-progress": String(percent) },
       fileCell,
       formatCell,
       el("td", { className: "num", "data-label": "Original" }, fileSize(task.size_original)),
       el("td", { className: "num", "data-label": "Compressed" }, fileSize(task.size_compressed)),
       savedCell,
-      el("td", { "data-label": "Status" }, el("span", { className: `badge badge--${task.status}` }, task.status)),
-      finishedCell,
+      statusCell,
+      timeCell("Finished", task.processed_at),
+      timeCell("Expires", task.expires_at, "task__expires"),
       actions,
     );
+  }
+
+  // Only the percent moved: update the bar in place (focus and hover stay).
+  function updateProgress(row, task) {
+    const percent = progressOf(task);
+    row.dataset.progress = String(percent);
+    const bar = row.querySelector(".task__progress progress");
+    if (bar) bar.value = percent;
+    const text = row.querySelector(".task__percent");
+    if (text) text.textContent = `${percent}%`;
   }
 
   function refreshSummary() {
@@ -164,7 +239,8 @@
   }
 
   // Bring the table in line with ``tasks`` (newest first): rows whose status
-  // did not change are kept as they are, so focus and hover survive a poll.
+  // did not change are kept as they are (a new percent is written in place),
+  // so focus and hover survive a poll.
   function applyTasks(tasks) {
     const existing = new Map([...rows.children].map((row) => [row.dataset.taskId, row]));
     let previous = null;
@@ -177,6 +253,8 @@
         row.classList.add("task--new");
       } else if (row.dataset.status !== task.status) {
         row = replaceRow(row, task);
+      } else if (row.dataset.progress !== String(progressOf(task))) {
+        updateProgress(row, task);
       }
       const wanted = previous ? previous.nextElementSibling : rows.firstElementChild;
       if (wanted !== row) rows.insertBefore(row, wanted);
@@ -304,7 +382,8 @@
 
   // --- choosing files ---
 
-  let entries = []; // {file, item, progress, state}
+  let entries = []; // {file, item, progress, stateText, remove, state}
+  let batchItems = []; // the list items of "one archive" uploads
   let uploadsRunning = 0;
 
   function setEntryState(entry, state, message) {
@@ -314,35 +393,45 @@
     entry.remove.hidden = !(state === "ready" || state === "error");
   }
 
+  // A list item with a name, a size, a Remove button, a progress bar and a state line.
+  function uploadItem(name, size, label) {
+    const progress = el("progress", { max: "100", value: "0", "aria-label": `Upload of ${label}` });
+    progress.hidden = true;
+    const remove = el("button", { type: "button", className: "button button--small button--ghost upload-item__remove" },
+      "Remove", hidden(` ${name}`));
+    const stateText = el("p", { className: "upload-item__state" });
+    const item = el(
+      "li",
+      { className: "upload-item", "data-name": name },
+      el("span", { className: "upload-item__name", title: name }, name),
+      el("span", { className: "upload-item__size" }, fileSize(size)),
+      remove,
+      progress,
+      stateText,
+    );
+    return { item, progress, stateText, remove, state: "ready" };
+  }
+
   function addFiles(files) {
     entries = entries.filter((entry) => {
       const finished = entry.state === "done" || entry.state === "error";
       if (finished) entry.item.remove();
       return !finished;
     });
+    batchItems = batchItems.filter((batch) => {
+      const finished = batch.state === "done" || batch.state === "error";
+      if (finished) batch.item.remove();
+      return !finished;
+    });
     for (const file of files) {
-      const progress = el("progress", { max: "100", value: "0", "aria-label": `Upload of ${file.name}` });
-      progress.hidden = true;
-      const remove = el("button", { type: "button", className: "button button--small button--ghost upload-item__remove" },
-        "Remove", hidden(` ${file.name}`));
-      const stateText = el("p", { className: "upload-item__state" });
-      const item = el(
-        "li",
-        { className: "upload-item", "data-name": file.name },
-        el("span", { className: "upload-item__name", title: file.name }, file.name),
-        el("span", { className: "upload-item__size" }, fileSize(file.size)),
-        remove,
-        progress,
-        stateText,
-      );
-      const entry = { file, item, progress, stateText, remove, state: "ready" };
-      remove.addEventListener("click", () => {
+      const entry = { file, ...uploadItem(file.name, file.size, file.name) };
+      entry.remove.addEventListener("click", () => {
         entries = entries.filter((other) => other !== entry);
-        item.remove();
+        entry.item.remove();
         updateUploadButton();
         fileInput.focus();
       });
-      uploadList.append(item);
+      uploadList.append(entry.item);
       entries.push(entry);
       if (file.size > maxResumableBytes) {
         setEntryState(entry, "error", `Too large: files can be at most ${fileSize(maxResumableBytes)}. It was not uploaded.`);
@@ -357,11 +446,33 @@
     return entries.filter((entry) => entry.state === "ready");
   }
 
-  function updateUploadButton() {
-    const count = readyEntries().length;
-    uploadButton.disabled = count === 0;
-    uploadButton.textContent = count > 1 ? `Compress ${count} files` : "Compress";
+  // Why the ready files cannot go as one archive, or "" when they can.
+  function batchProblem(ready) {
+    if (!oneArchive.checked || ready.length < 2) return "";
+    const total = ready.reduce((sum, entry) => sum + entry.file.size, 0);
+    const limit = maxUploadBytes - MULTIPART_OVERHEAD_BYTES;
+    if (total > limit) {
+      return `Together these files are ${fileSize(total)}; one archive can take at most ${fileSize(limit)} in all. ` +
+        "Untick “One archive for all files” to compress them one by one (big files then upload in resumable chunks), or remove some.";
+    }
+    if (ready.length > maxFilesPerTask) {
+      return `One archive can hold at most ${maxFilesPerTask} files; ${ready.length} are chosen. Remove some, or untick “One archive for all files”.`;
+    }
+    return "";
   }
+
+  function updateUploadButton() {
+    const ready = readyEntries();
+    const count = ready.length;
+    const problem = batchProblem(ready);
+    batchError.textContent = problem;
+    batchError.hidden = problem === "";
+    uploadButton.disabled = count === 0 || problem !== "";
+    if (count > 1 && oneArchive.checked) uploadButton.textContent = `Compress ${count} files into one archive`;
+    else uploadButton.textContent = count > 1 ? `Compress ${count} files` : "Compress";
+  }
+
+  oneArchive.addEventListener("change", updateUploadButton);
 
   fileInput.addEventListener("change", () => {
     addFiles([...fileInput.files]);
@@ -396,23 +507,60 @@
     });
   }
 
-  function showLevelRange() {
+  // --- options: the level range, what the speed means, the password ---
+
+  function showFormatOptions() {
     const option = formatSelect.selectedOptions[0];
     levelInput.min = option.dataset.low;
     levelInput.max = option.dataset.high;
-    levelHint.textContent = `${option.dataset.low}–${option.dataset.high}; higher is smaller but slower.`;
+    levelHint.textContent = `${option.dataset.low}–${option.dataset.high}; higher is smaller but slower. Overrides Speed.`;
+    presetHint.textContent = `Level ${option.dataset[presetSelect.value]} for ${option.value}.`;
+    const encryptable = option.hasAttribute("data-encryptable");
+    passwordInput.disabled = !encryptable;
+    passwordHint.textContent = encryptable
+      ? "AES-256; never stored — keep it safe."
+      : `AES-256; never stored — keep it safe. zip and 7z only, not ${option.value}.`;
   }
-  formatSelect.addEventListener("change", showLevelRange);
-  showLevelRange();
+  formatSelect.addEventListener("change", showFormatOptions);
+  presetSelect.addEventListener("change", showFormatOptions);
+  showFormatOptions();
 
-  // --- uploading: one POST /api/tasks per file, with a progress bar each ---
+  // The fields every upload sends: a typed level wins over the speed preset.
+  function taskOptions() {
+    const level = levelInput.value.trim();
+    return {
+      format: formatSelect.value,
+      level: level !== "" ? level : presetSelect.value,
+      password: passwordInput.disabled ? "" : passwordInput.value,
+      retentionHours: retentionSelect.value,
+    };
+  }
+
+  function appendOptions(data, options) {
+    data.append("newFormat", options.format);
+    if (options.level !== "") data.append("level", options.level);
+    if (options.password !== "") data.append("password", options.password);
+    if (options.retentionHours !== "") data.append("retentionHours", options.retentionHours);
+  }
+
+  // --- uploading: one POST /api/tasks per file, or one for all, each with a progress bar ---
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!form.reportValidity()) return;
     const batch = readyEntries();
-    const format = formatSelect.value;
-    const level = levelInput.value.trim();
+    if (batch.length === 0) return;
+    const problem = batchProblem(batch);
+    if (problem) {
+      updateUploadButton();
+      batchError.focus();
+      return;
+    }
+    const options = taskOptions();
+    if (oneArchive.checked && batch.length > 1) {
+      uploadTogether(batch, options);
+      return;
+    }
     for (const entry of batch) setEntryState(entry, "waiting", "Waiting to upload…");
     updateUploadButton();
     let next = 0;
@@ -420,7 +568,7 @@
       if (next >= batch.length) return Promise.resolve();
       const entry = batch[next];
       next += 1;
-      return upload(entry, format, level).then(runNext);
+      return upload(entry, options).then(runNext);
     };
     for (let lane = 0; lane < UPLOAD_CONCURRENCY; lane += 1) runNext();
   });
@@ -431,12 +579,26 @@
     entry.stateText.textContent = `Uploading… ${percent}%`;
   }
 
-  // Files above the threshold (read at each upload) go in resumable chunks.
-  function upload(entry, format, level) {
-    const threshold = Number(root.dataset.resumableThresholdBytes);
-    if (sessionsUrl && window.comprimemeloUploads && entry.file.size > threshold) {
-      return uploadResumable(entry, format, level);
+  function taskCreated(entry, body) {
+    entry.progress.value = 100;
+    setEntryState(entry, "done", "Uploaded ✓ Compressing; follow it in the list below.");
+    localChanges += 1;
+    addTask(body);
+    schedulePoll();
+  }
+
+  function uploadFailed(entry, status, body) {
+    if (status === 401) {
+      setEntryState(entry, "error", "Your session has expired. Log in again, then retry.");
+      return;
     }
+    const message = body?.error?.message ? sentence(body.error.message) : `The server answered ${status}.`;
+    setEntryState(entry, "error", status === 413 ? `Too large: ${message}` : message);
+  }
+
+  // One multipart POST with every file of ``members`` as a ``fileName`` part;
+  // resolves {status, body} (status 0: the request did not finish).
+  function postFiles(members, options, progressEntry) {
     return new Promise((resolve) => {
       const request = new XMLHttpRequest();
       request.open("POST", uploadUrl);
@@ -444,57 +606,72 @@
       request.setRequestHeader("X-CSRF-Token", csrfToken);
       request.setRequestHeader("Accept", "application/json");
       request.upload.addEventListener("progress", (progress) => {
-        if (progress.lengthComputable) setProgress(entry, progress.loaded / progress.total);
+        if (progress.lengthComputable) setProgress(progressEntry, progress.loaded / progress.total);
       });
       request.upload.addEventListener("load", () => {
-        setProgress(entry, 1);
-        entry.stateText.textContent = "Uploaded, saving…";
+        setProgress(progressEntry, 1);
+        progressEntry.stateText.textContent = "Uploaded, saving…";
       });
-      request.addEventListener("load", () => {
-        const body = request.response;
-        if (request.status === 201 && body) {
-          entry.progress.value = 100;
-          setEntryState(entry, "done", "Uploaded ✓ Compressing; follow it in the list below.");
-          localChanges += 1;
-          addTask(body);
-          schedulePoll();
-        } else if (request.status === 401) {
-          setEntryState(entry, "error", "Your session has expired. Log in again, then retry.");
-        } else {
-          const message = body?.error?.message ? sentence(body.error.message) : `The server answered ${request.status}.`;
-          setEntryState(entry, "error", request.status === 413 ? `Too large: ${message}` : message);
-        }
-        finish();
-      });
+      request.addEventListener("load", () => resolve({ status: request.status, body: request.response }));
       for (const failure of ["error", "abort", "timeout"]) {
-        request.addEventListener(failure, () => {
-          setEntryState(entry, "error", "The upload did not finish (network error). Please try again.");
-          finish();
-        });
-      }
-      function finish() {
-        uploadsRunning -= 1;
-        resolve();
+        request.addEventListener(failure, () => resolve({ status: 0, body: null }));
       }
       const data = new FormData();
-      data.append("fileName", entry.file, entry.file.name);
-      data.append("newFormat", format);
-      if (level !== "") data.append("level", level);
-      uploadsRunning += 1;
-      entry.progress.hidden = false;
-      setProgress(entry, 0);
+      for (const entry of members) data.append("fileName", entry.file, entry.file.name);
+      appendOptions(data, options);
+      progressEntry.progress.hidden = false;
+      setProgress(progressEntry, 0);
       request.send(data);
     });
   }
 
-  async function uploadResumable(entry, format, level) {
+  // Files above the threshold (read at each upload) go in resumable chunks.
+  async function upload(entry, options) {
+    const threshold = Number(root.dataset.resumableThresholdBytes);
+    if (sessionsUrl && window.comprimemeloUploads && entry.file.size > threshold) {
+      return uploadResumable(entry, options);
+    }
+    uploadsRunning += 1;
+    const answer = await postFiles([entry], options, entry);
+    uploadsRunning -= 1;
+    if (answer.status === 201 && answer.body) taskCreated(entry, answer.body);
+    else if (answer.status === 0) setEntryState(entry, "error", "The upload did not finish (network error). Please try again.");
+    else uploadFailed(entry, answer.status, answer.body);
+  }
+
+  // "One archive for all files": one request, one progress bar for the lot.
+  async function uploadTogether(members, options) {
+    const total = members.reduce((sum, entry) => sum + entry.file.size, 0);
+    const label = `One archive of ${members.length} files`;
+    const batch = uploadItem(label, total, label);
+    batch.remove.hidden = true;
+    batch.item.classList.add("upload-item--batch");
+    batchItems.push(batch);
+    uploadList.append(batch.item);
+    for (const entry of members) setEntryState(entry, "waiting", "Going into one archive with the others.");
+    setEntryState(batch, "waiting", "Waiting to upload…");
+    updateUploadButton();
+    uploadsRunning += 1;
+    const answer = await postFiles(members, options, batch);
+    uploadsRunning -= 1;
+    if (answer.status === 201 && answer.body) {
+      taskCreated(batch, answer.body);
+      for (const entry of members) setEntryState(entry, "done", "Uploaded ✓ in one archive with the others.");
+      return;
+    }
+    if (answer.status === 0) setEntryState(batch, "error", "The upload did not finish (network error). Please try again.");
+    else uploadFailed(batch, answer.status, answer.body);
+    for (const entry of members) setEntryState(entry, "ready", "Not uploaded: see the archive's message below.");
+    updateUploadButton();
+  }
+
+  async function uploadResumable(entry, options) {
     uploadsRunning += 1;
     entry.progress.hidden = false;
     const answer = await window.comprimemeloUploads.resumable(entry.file, {
       sessionsUrl,
       csrfToken,
-      format,
-      level,
+      ...options,
       onProgress: (fraction) => setProgress(entry, fraction),
       onUploaded: () => {
         setProgress(entry, 1);
@@ -502,26 +679,126 @@
       },
     });
     uploadsRunning -= 1;
-    const body = answer.body;
-    if (answer.status === 201 && body) {
-      entry.progress.value = 100;
-      setEntryState(entry, "done", "Uploaded ✓ Compressing; follow it in the list below.");
-      localChanges += 1;
-      addTask(body);
-      schedulePoll();
-    } else if (answer.status === 401) {
-      setEntryState(entry, "error", "Your session has expired. Log in again, then retry.");
+    if (answer.status === 201 && answer.body) {
+      taskCreated(entry, answer.body);
     } else if (answer.resumable) {
       setEntryState(entry, "ready", `The upload stopped at ${entry.progress.value}%. Choose Compress to resume where it stopped.`);
       updateUploadButton();
     } else {
-      const message = body?.error?.message ? sentence(body.error.message) : `The server answered ${answer.status}.`;
-      setEntryState(entry, "error", answer.status === 413 ? `Too large: ${message}` : message);
+      uploadFailed(entry, answer.status, answer.body);
     }
   }
 
   window.addEventListener("beforeunload", (event) => {
     if (uploadsRunning > 0) event.preventDefault();
+  });
+
+  // --- notifications: GET and PUT /api/notifications, loaded when opened ---
+
+  const notifications = document.getElementById("notifications");
+  const notificationsForm = document.getElementById("notifications-form");
+  const notificationsState = document.getElementById("notifications-state");
+  const notifyEmail = document.getElementById("notify-email");
+  const webhookUrl = document.getElementById("webhook-url");
+  const webhookDisabled = document.getElementById("webhook-disabled");
+  const secretBox = document.getElementById("webhook-secret-box");
+  const secretValue = document.getElementById("webhook-secret");
+  const secretCopy = document.getElementById("webhook-secret-copy");
+  const secretNew = document.getElementById("webhook-secret-new");
+  const notificationsSave = document.getElementById("notifications-save");
+  const notificationsUrl = root.dataset.notificationsUrl;
+  const webhookSecretUrl = root.dataset.webhookSecretUrl;
+  let notificationsLoaded = false;
+
+  function showNotificationSettings(settings) {
+    notifyEmail.checked = settings.email;
+    webhookUrl.value = settings.webhook_url || "";
+    webhookDisabled.hidden = !settings.webhook_disabled;
+    webhookDisabled.textContent = settings.webhook_disabled
+      ? `The webhook is disabled: ${settings.webhook_disabled_reason || "it kept failing"}. Save it again to turn it back on.`
+      : "";
+    secretNew.hidden = !settings.webhook_url;
+    if (settings.webhook_secret) showSecret(settings.webhook_secret);
+    for (const control of [notifyEmail, webhookUrl, notificationsSave]) control.disabled = false;
+  }
+
+  function showSecret(secret) {
+    secretValue.textContent = secret;
+    secretBox.hidden = false;
+    secretCopy.focus();
+  }
+
+  async function notificationsCall(method, url, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      cache: "no-store",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401) {
+      window.location.assign(loginUrl);
+      return null;
+    }
+    if (!response.ok) throw new Error(await errorMessage(response));
+    return response.json();
+  }
+
+  notifications.addEventListener("toggle", async () => {
+    if (!notifications.open || notificationsLoaded) return;
+    try {
+      const settings = await notificationsCall("GET", notificationsUrl);
+      if (!settings) return;
+      notificationsLoaded = true;
+      showNotificationSettings(settings);
+      notificationsState.textContent = "";
+    } catch (error) {
+      notificationsState.textContent = `Could not load your settings: ${error.message}`;
+    }
+  });
+
+  notificationsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!notificationsForm.reportValidity()) return;
+    const url = webhookUrl.value.trim();
+    notificationsSave.disabled = true;
+    notificationsState.textContent = "Saving…";
+    try {
+      const settings = await notificationsCall("PUT", notificationsUrl, {
+        email: notifyEmail.checked,
+        webhook_url: url === "" ? null : url,
+      });
+      if (!settings) return;
+      showNotificationSettings(settings);
+      notificationsState.textContent = "Saved ✓";
+    } catch (error) {
+      notificationsState.textContent = error.message;
+      webhookUrl.focus();
+    } finally {
+      notificationsSave.disabled = false;
+    }
+  });
+
+  secretNew.addEventListener("click", async () => {
+    try {
+      const answer = await notificationsCall("POST", webhookSecretUrl);
+      if (answer) showSecret(answer.webhook_secret);
+      notificationsState.textContent = "New signing secret made; the previous one no longer signs.";
+    } catch (error) {
+      notificationsState.textContent = error.message;
+    }
+  });
+
+  secretCopy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(secretValue.textContent);
+      toast("Secret copied.");
+    } catch (error) {
+      window.getSelection().selectAllChildren(secretValue); // no clipboard access: select it for Ctrl-C
+    }
   });
 
   refreshSummary();

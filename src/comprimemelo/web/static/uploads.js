@@ -135,8 +135,11 @@
       options.onProgress(session.offset / Math.max(file.size, 1));
       await sendChunks(file, session, options);
       options.onUploaded();
+      // The same fields as a multipart upload: a level or preset name, the password, the retention.
       const body = { newFormat: options.format };
-      if (options.level !== "") body.level = Number(options.level);
+      if (options.level) body.level = options.level;
+      if (options.password) body.password = options.password;
+      if (options.retentionHours) body.retentionHours = options.retentionHours;
       const answer = await send("POST", `${options.sessionsUrl}/${session.id}/complete`, {
         headers: jsonHeaders(options.csrfToken),
         body: JSON.stringify(body),
