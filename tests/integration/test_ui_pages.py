@@ -380,3 +380,58 @@ def test_templates_and_static_files_reference_no_other_host():
                 if url not in namespaces:
                     found.append(f"{path.name}: {url}")
     assert found == []
+
+
+def test_an_expired_task_shows_its_badge_and_no_download_links(make_user, client, services):
+    import sqlalchemy as sa
+
+    from comprimemelo.models import Task
+
+    user = make_user("alice")
+    expired_id = user.upload("old-report.txt", b"x" * 2000).json["id"]
+    kept_id = user.upload("fresh.txt", b"y" * 2000).json["id"]
+    with services.sessions() as session:
+        session.execute(sa.update(Task).where(Task.id == expired_id).values(status="expired"))
+        session.commit()
+    login(client, "alice")
+    page = client.get("/").text
+    row = re.search(rf'<tr class="task" data-task-id="{expired_id}".*?</tr>', page, re.S).group(0)
+    assert 'data-status="expired"' in row
+    assert 'class="badge badge--expired">expired<' in row
+    assert "/original" not in row and "/compressed" not in row and "<a " not in row
+    assert 'data-action="delete"' in row
+    assert f"/api/tasks/{kept_id}/original" in page  # the others keep theirs
+
+
+def test_dashboard_offers_the_task_options_and_marks_encrypted_many_file_tasks(make_user, client, settings):
+    user = make_user("alice")
+    created = client.post(
+        "/api/tasks",
+        data={"fileName": [(io.BytesIO(b"a" * 100), "a.txt"), (io.BytesIO(b"b" * 100), "b.txt")],
+              "newFormat": "7z", "password": "a long secret", "level": "smallest"},
+        headers=user.headers,
+        content_type="multipart/form-data",
+    )
+    assert created.status_code == 201, created.json
+    login(client, "alice")
+    page = client.get("/").text
+    assert 'class="task__name" title="a.txt + 1 more"' in page
+    assert re.search(r'<ul class="task__files"[^>]*>\s*<li title="a.txt">a.txt</li>\s*<li title="b.txt">b.txt</li>', page)
+    assert 'role="img" aria-label="encrypted"' in page
+    assert '<time class="task__expires"' in page and "in 7 days" in page
+    # Options: presets per format, password for zip and 7z only, retention within the maximum.
+    assert re.search(r'<option value="7z"[^>]*data-smallest="9"[^>]*data-encryptable', page)
+    assert not re.search(r'<option value="tar.gz"[^>]*data-encryptable', page)
+    assert '<option value="balanced" selected>Balanced</option>' in page
+    assert f'data-max-files-per-task="{settings.max_files_per_task}"' in page
+    retention = re.findall(r'<option value="(\d*)"( selected)?>([^<]+)</option>', page)
+    assert ("24", "", "1 day") in retention and ("", " selected", "7 days (default)") in retention
+    assert ("720", "", "30 days") in retention
+
+
+def test_retention_choices_stay_within_the_deployment_maximum():
+    choices = ui.retention_choices(default_seconds=3 * 86400, max_seconds=10 * 86400)
+    assert [(c["hours"], c["label"]) for c in choices] == [
+        (24, "1 day"), (None, "3 days"), (168, "7 days"), (240, "10 days")
+    ]
+    assert [c["hours"] for c in ui.retention_choices(3600, 3600)] == [None]
