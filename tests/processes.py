@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -92,6 +93,21 @@ def wait_until_healthy(base_url: str, process: Process) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"not healthy after {STARTUP_TIMEOUT_SECONDS}s:\n{process.output()}")
+
+
+@contextlib.contextmanager
+def serving(folder: Path, *args: str, port: int | None = None, **env: str) -> Iterator[tuple[str, Process]]:
+    """A healthy ``comprimemelo serve`` (data and log under ``folder``), stopped on exit;
+    yields its base URL and process. ``env`` adds ``COMPRIMEMELO_*`` variables."""
+    port = port or free_port()
+    process = Process(["serve", "--port", str(port), *args], process_environment(folder / "data", **env),
+                      folder / "serve.log")
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process)
+        yield base_url, process
+    finally:
+        process.stop()
 
 
 class Client:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.integration.test_notifications import Receiver
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, free_port, serving
 
 pytestmark = pytest.mark.e2e
 DEADLINE_SECONDS = 60
@@ -20,19 +20,14 @@ DEADLINE_SECONDS = 60
 def served(tmp_path):
     """Embedded mode (SQLite, maildir); the integration tests cover PostgreSQL."""
     port = free_port()
-    env = process_environment(
-        tmp_path / "data",
+    with serving(
+        tmp_path,
+        port=port,
         # The receiver listens on loopback.
         COMPRIMEMELO_WEBHOOK_ALLOW_PRIVATE="on",
         COMPRIMEMELO_PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url, process
-    finally:
-        process.stop()
+    ) as running:
+        yield running
 
 
 def test_a_finished_task_is_announced_by_webhook_and_email(served, tmp_path):

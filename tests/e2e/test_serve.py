@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from tests.archives import read_members
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, serving
 
 FORMATS = ["zip", "7z", "tar.gz", "tar.bz2", "tar.xz", "tar.zst"]
 pytestmark = pytest.mark.e2e
@@ -16,15 +16,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    port = free_port()
-    env = process_environment(tmp_path / "data", COMPRIMEMELO_DATABASE_URL=database_url)
-    process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url, process
-    finally:
-        process.stop()
+    with serving(tmp_path, COMPRIMEMELO_DATABASE_URL=database_url) as running:
+        yield running
 
 
 def test_serve_compresses_every_format_end_to_end(served, tmp_path):

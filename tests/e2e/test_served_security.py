@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, free_port, serving
 
 pytestmark = pytest.mark.e2e
 MIB = 1024 * 1024
@@ -17,21 +18,35 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("served")
     port = free_port()
-    env = process_environment(
-        folder / "data",
-        COMPRIMEMELO_RATE_LIMITS="on",
-        COMPRIMEMELO_SIGNUP_RATE_LIMIT="3/minute",
+    with serving(
+        tmp_path_factory.mktemp("served"),
+        port=port,
         COMPRIMEMELO_MAX_UPLOAD_BYTES=str(MIB),
-    )
-    process = Process(["serve", "--port", str(port)], env, folder / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
+    ) as (base_url, process):
         yield base_url, port, process
-    finally:
-        process.stop()
+
+
+@pytest.fixture
+def rate_limited(tmp_path):
+    """A server of its own: its sign-up limit must not starve the other tests."""
+    with serving(tmp_path, COMPRIMEMELO_RATE_LIMITS="on", COMPRIMEMELO_SIGNUP_RATE_LIMIT="3/minute") as running:
+        yield running
+
+
+def read_response(connection: socket.socket) -> str:
+    """One whole HTTP response (headers, then ``Content-Length`` bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536) or b"\0"
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode(errors="replace")
 
 
 def test_an_oversized_upload_is_refused_before_its_body_is_sent(served):
@@ -46,14 +61,14 @@ def test_an_oversized_upload_is_refused_before_its_body_is_sent(served):
     ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(head + b"--x\r\n")  # 5 GiB announced, a few bytes sent
-        answer = connection.recv(65536).decode(errors="replace")
+        answer = read_response(connection)
     status_line, _, rest = answer.partition("\r\n")
     assert " 413 " in status_line, answer
     assert "request_entity_too_large" in rest
 
 
-def test_signups_from_one_address_get_429_with_retry_after(served):
-    base_url, _, _ = served
+def test_signups_from_one_address_get_429_with_retry_after(rate_limited):
+    base_url, _ = rate_limited
     statuses, retry_after = [], None
     # 3 a minute per process; gunicorn runs 2 processes, so 7 attempts must hit a limit.
     for index in range(7):

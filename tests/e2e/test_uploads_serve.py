@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from capacity.resumable_upload import ChunkSender, Pattern
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -30,15 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    port = free_port()
-    env = process_environment(tmp_path / "data", COMPRIMEMELO_DATABASE_URL=database_url)
-    process = Process(["serve", "--port", str(port), "--no-worker"], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url, process
-    finally:
-        process.stop()
+    with serving(tmp_path, "--no-worker", COMPRIMEMELO_DATABASE_URL=database_url) as running:
+        yield running
 
 
 def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
