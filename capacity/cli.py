@@ -22,6 +22,7 @@ REPORTS = Path(__file__).resolve().parent / "reports"
 DEFAULT_HOST = "http://127.0.0.1:8000"
 SCENARIO_NAMES = ("list-tasks", "signup", "login", "convert", "mixed")
 SIZE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+UPLOAD_FRAMING_ALLOWANCE = 2**20
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 
 
@@ -303,13 +304,18 @@ def command_soak(args: argparse.Namespace) -> int:
 
 def command_target(args: argparse.Namespace) -> int:
     """``bench-e2e``, ``bench-api``, ``bench-auth``, ``bench-upload``: start a server, measure, write the report."""
+    if args.target == "api":
+        from capacity import apibench  # noqa: F401 - locust must patch the process before requests/ssl load
     from capacity import targets
     from capacity.server import local_server
 
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    if args.target == "api":
-        from capacity import apibench  # noqa: F401 - locust patches the process before any server starts
-    with local_server(args.serve, _server_settings(args)) as (host, service):
+    settings = _server_settings(args)
+    if args.target == "upload":
+        # The limit counts the whole request; a 2 GiB file needs room for the multipart framing.
+        settings.setdefault("MAX_UPLOAD_BYTES", str(max([args.size, *map(parse_size, args.worker_sizes.split(","))])
+                                                     + UPLOAD_FRAMING_ALLOWANCE))
+    with local_server(args.serve, settings) as (host, service):
         common = {"command": args.command_line, "notes": args.note}
         if args.target == "e2e":
             from capacity import e2e

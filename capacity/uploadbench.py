@@ -58,14 +58,17 @@ def post_streamed(url: str, size: int, fmt: str, token: str | None, block: bytes
         headers.append(f"Authorization: Bearer {token}")
     started = time.perf_counter()
     with socket.create_connection((parts.hostname, parts.port), timeout=RESPONSE_TIMEOUT_SECONDS) as sock:
-        sock.sendall(("\r\n".join(headers) + "\r\n\r\n").encode() + head)
-        view = memoryview(block)
-        left = size
-        while left:
-            piece = view[: min(left, len(block))]
-            sock.sendall(piece)
-            left -= len(piece)
-        sock.sendall(tail)
+        try:
+            sock.sendall(("\r\n".join(headers) + "\r\n\r\n").encode() + head)
+            view = memoryview(block)
+            left = size
+            while left:
+                piece = view[: min(left, len(block))]
+                sock.sendall(piece)
+                left -= len(piece)
+            sock.sendall(tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered early (e.g. 413) and closed: read its answer
         response = bytearray()
         while chunk := sock.recv(65536):
             response += chunk

@@ -93,3 +93,9 @@ def test_multipart_parts_frame_the_streamed_file():
     boundary = content_type.split("boundary=")[1]
     assert head.startswith(f"--{boundary}\r\n".encode()) and b'name="newFormat"\r\n\r\ntar.zst' in head
     assert head.endswith(b"\r\n\r\n") and tail == f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_auth_window_counts_only_calls_ending_inside_it():
+    from capacity.authbench import window_count
+
+    assert window_count([0.5, 1.0, 1.5, 2.0, 9.0], 1.0, 2.0) == 2
