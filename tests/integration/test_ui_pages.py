@@ -418,7 +418,7 @@ def test_dashboard_offers_the_task_options_and_marks_encrypted_many_file_tasks(m
     assert 'class="task__name" title="a.txt + 1 more"' in page
     assert re.search(r'<ul class="task__files"[^>]*>\s*<li title="a.txt">a.txt</li>\s*<li title="b.txt">b.txt</li>', page)
     assert 'role="img" aria-label="encrypted"' in page
-    assert '<time class="task__expires"' in page and "in 7 days" in page
+    assert '<span class="task__expires" data-datetime=' in page and "in 7 days" in page
     # Options: presets per format, password for zip and 7z only, retention within the maximum.
     assert re.search(r'<option value="7z"[^>]*data-smallest="9"[^>]*data-encryptable', page)
     assert not re.search(r'<option value="tar.gz"[^>]*data-encryptable', page)

@@ -131,11 +131,21 @@
     return files.length < 2 ? task.filename : `${task.filename} + ${files.length - 1} more`;
   }
 
-  function timeCell(label, iso, className) {
+  function finishedCell(iso) {
     return el(
       "td",
-      { "data-label": label },
-      iso ? el("time", { className, datetime: iso, title: iso }, relativeTime(iso)) : el("span", { className: "muted" }, "—"),
+      { "data-label": "Finished" },
+      iso ? el("time", { datetime: iso, title: iso }, relativeTime(iso)) : el("span", { className: "muted" }, "—"),
+    );
+  }
+
+  function expiresCell(iso) {
+    return el(
+      "td",
+      { "data-label": "Expires" },
+      iso
+        ? el("span", { className: "task__expires", "data-datetime": iso, title: iso }, relativeTime(iso))
+        : el("span", { className: "muted" }, "—"),
     );
   }
 
@@ -207,8 +217,8 @@
       el("td", { className: "num", "data-label": "Compressed" }, fileSize(task.size_compressed)),
       savedCell,
       statusCell,
-      timeCell("Finished", task.processed_at),
-      timeCell("Expires", task.expires_at, "task__expires"),
+      finishedCell(task.processed_at),
+      expiresCell(task.expires_at),
       actions,
     );
   }
@@ -311,8 +321,8 @@
   }
 
   setInterval(() => {
-    for (const time of rows.querySelectorAll("time[datetime]")) {
-      time.textContent = relativeTime(time.getAttribute("datetime"));
+    for (const time of rows.querySelectorAll("time[datetime], [data-datetime]")) {
+      time.textContent = relativeTime(time.getAttribute("datetime") || time.dataset.datetime);
     }
   }, RELATIVE_TIME_REFRESH_MS);
 
