@@ -44,7 +44,7 @@ def open_queue(settings: Settings, engine: Engine, *, subscribe: bool = False) -
     if url == "local":
         from comprimemelo.queue.local import LocalQueue
 
-        return LocalQueue(engine, lease_seconds=settings.lease_seconds)
+        return LocalQueue(engine, lease_seconds=settings.lease_seconds, wakeup_dir=settings.data_dir.resolve() / "wakeup")
     if urlparse(url).scheme == "pubsub":
         from comprimemelo.queue.pubsub import PubSubQueue
 

@@ -92,3 +92,41 @@ def test_publish_wakes_a_waiting_receiver_in_the_same_process(services):
     queue.publish(message(3))
     thread.join(5)
     assert result and time.monotonic() - started < 1
+
+
+CHILD_RECEIVER = """
+import sys, time
+import sqlalchemy as sa
+from pathlib import Path
+from comprimemelo.queue import local
+local.WOKEN_POLL_INTERVAL_SECONDS = 60  # without a wake-up it would wait until its timeout
+queue = local.LocalQueue(sa.create_engine(sys.argv[1]), lease_seconds=30, wakeup_dir=Path(sys.argv[2]))
+assert queue._others._receiver() is not None
+print("ready", flush=True)
+started = time.monotonic()
+deliveries = queue.receive(1, timeout=30)  # empty at first: it waits
+print(deliveries[0].message.task_id if deliveries else "none", round(time.monotonic() - started, 2), flush=True)
+"""
+
+
+def test_publish_wakes_a_receiver_in_another_process_at_once(services, tmp_path):
+    """``serve``'s web and worker are separate processes: a publish must reach the
+    worker's wait through the wake-up socket, not after a polling interval."""
+    import subprocess
+    import sys
+
+    wakeup = tmp_path / "w"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_RECEIVER, services.engine.url.render_as_string(hide_password=False), str(wakeup)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1)  # the child is waiting by now
+        LocalQueue(services.engine, lease_seconds=30, wakeup_dir=wakeup).publish(message(11))
+        task_id, seconds = child.stdout.readline().split()
+        assert task_id == "11"
+        assert 0.9 < float(seconds) < 10  # woken after the publish; its fallback poll is 60 s
+    finally:
+        child.kill()
+        child.wait()

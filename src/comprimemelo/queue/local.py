@@ -3,7 +3,8 @@
 Durable (a published message is a committed row), shared by every process that
 opens the same database, with visibility leases: a received message is hidden
 until its lease expires, so a worker killed mid-task has its message delivered
-again. Within one process ``publish`` wakes a waiting ``receive`` at once.
+again. ``publish`` wakes a waiting ``receive`` at once: within one process
+through a condition, across processes on one machine through ``wakeup``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -20,12 +22,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from comprimemelo.models import QueueMessage, utcnow
 from comprimemelo.queue import QueueError, TaskMessage
+from comprimemelo.queue.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
 # How often a waiting receive looks at the table when nothing woke it: the upper
-# bound on latency for messages published by another process.
+# bound on latency for a message published by another machine (or whose wake-up
+# was lost), and when a delayed retry becomes visible.
 POLL_INTERVAL_SECONDS = 0.2
+WOKEN_POLL_INTERVAL_SECONDS = 1.0
 
 
 class LocalDelivery:
@@ -62,11 +67,14 @@ class LocalDelivery:
 
 
 class LocalQueue:
-    def __init__(self, engine: Engine, *, lease_seconds: float) -> None:
+    def __init__(self, engine: Engine, *, lease_seconds: float, wakeup_dir: Path | None = None) -> None:
+        """``wakeup_dir``: a folder shared by the processes of this machine that
+        use the queue (``serve``'s web and worker), for instant cross-process wake-ups."""
         self._engine = engine
         self._lease = dt.timedelta(seconds=lease_seconds)
         self._wakeup = threading.Condition()
         self._table = QueueMessage.__table__
+        self._others = Wakeup(wakeup_dir) if wakeup_dir else None
 
     def publish(self, message: TaskMessage) -> None:
         body = message.to_json().decode()
@@ -88,6 +96,8 @@ class LocalQueue:
             raise QueueError(f"cannot publish: {error}") from error
         with self._wakeup:
             self._wakeup.notify_all()
+        if self._others:
+            self._others.notify()
 
     def receive(self, max_messages: int, timeout: float) -> list[LocalDelivery]:
         deadline = time.monotonic() + timeout
@@ -96,6 +106,8 @@ class LocalQueue:
             remaining = deadline - time.monotonic()
             if deliveries or remaining <= 0:
                 return deliveries
+            if self._others and self._others.wait(min(WOKEN_POLL_INTERVAL_SECONDS, remaining)):
+                continue
             with self._wakeup:
                 self._wakeup.wait(min(POLL_INTERVAL_SECONDS, remaining))
 
@@ -175,3 +187,5 @@ class LocalQueue:
     def close(self) -> None:
         with self._wakeup:
             self._wakeup.notify_all()
+        if self._others:
+            self._others.close()
