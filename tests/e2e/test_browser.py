@@ -10,7 +10,6 @@ written to ``docs/`` for the README.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 DOCS = REPO_ROOT / "docs"
-CHROMIUM = os.environ.get("COMPRIMEMELO_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 MAX_UPLOAD_BYTES = 8 * 1000 * 1000
 UPLOAD_BYTES = 3 * 1000 * 1000
 # Emulated uplink: a 3 MB upload takes about a second, so progress is visible.
@@ -58,27 +47,6 @@ new MutationObserver((mutations) => {
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["value"]});
 """
-
-
-@pytest.fixture(scope="session")
-def browser():
-    missing = None
-    if not Path(CHROMIUM).exists():
-        missing = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    elif importlib.util.find_spec("playwright") is None:
-        missing = "the playwright package is not installed (pip install playwright)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

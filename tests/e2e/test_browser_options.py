@@ -19,10 +19,9 @@ import pytest
 import requests
 
 from tests.archives import read_members
-from tests.e2e.test_browser import (  # noqa: F401 - the browser fixture is used by name
+from tests.e2e.test_browser import (
     DESKTOP,
     Tab,
-    browser,
     login_through_form,
     sample_bytes,
 )

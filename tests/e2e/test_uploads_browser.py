@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.test_browser import (  # noqa: F401 - the browser fixture is used by name
+from tests.e2e.test_browser import (
     DESKTOP,
     RECORD_PROGRESS,
     Tab,
-    browser,
     sample_bytes,
     signup_through_form,
 )
