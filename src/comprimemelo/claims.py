@@ -154,17 +154,24 @@ def fail(session: Session, task_id: int, worker: str, *, error: str) -> bool:
 
 
 def fail_unfinished(session: Session, task_id: int, *, error: str) -> bool:
-    """Mark failed whatever holds it, unless it already finished (dead letters)."""
+    """Mark failed a task nobody is working on, unless it already finished (dead
+    letters). A task whose lease is live is left to its worker, which finishes
+    or fails it (a message can be dead-lettered while a slow or loaded worker
+    holds the task; should that worker die, the sweep publishes the task again)."""
+    now = utcnow()
     failed = session.execute(
         sa.update(Task)
         .where(
             Task.id == task_id,
-            Task.status.in_([TaskStatus.UPLOADED.value, TaskStatus.PROCESSING.value]),
+            sa.or_(
+                Task.status == TaskStatus.UPLOADED.value,
+                sa.and_(Task.status == TaskStatus.PROCESSING.value, Task.lease_expires_at < now),
+            ),
         )
         .values(
             status=TaskStatus.FAILED.value,
             error=_truncate(error),
-            processed_at=utcnow(),
+            processed_at=now,
             lease_owner=None,
             lease_expires_at=None,
         )

@@ -134,9 +134,16 @@ class PubSubDelivery:
             self._message.drop()
 
     def extend(self, seconds: float) -> None:
-        """:raise QueueError: if Pub/Sub did not confirm the new deadline."""
+        """Keep the message for ``seconds`` more, never less than Pub/Sub's
+        ``MIN_ACK_DEADLINE_SECONDS`` (a shorter one would undercut the client's
+        own lease management and invite redeliveries, each counting toward the
+        dead-letter limit).
+
+        :raise QueueError: if Pub/Sub did not confirm the new deadline."""
         _wait(
-            self._message.modify_ack_deadline_with_response(_deadline(seconds)),
+            self._message.modify_ack_deadline_with_response(
+                _deadline(max(seconds, MIN_ACK_DEADLINE_SECONDS))
+            ),
             f"lease extension of task {self.message.task_id}",
         )
 
