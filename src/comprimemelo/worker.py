@@ -153,7 +153,8 @@ class Worker:
                 self.sweep()
                 next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
             free = self._wait_for_free_slots(RECEIVE_TIMEOUT_SECONDS)
-            if not free:
+            # A slot freed by a task that ended after SIGTERM is not for a new one.
+            if not free or stop.is_set():
                 continue
             try:
                 deliveries = self.queue.receive(free, timeout=RECEIVE_TIMEOUT_SECONDS)
@@ -162,7 +163,10 @@ class Worker:
                 stop.wait(BACKEND_ERROR_PAUSE_SECONDS)
                 continue
             for delivery in deliveries:
-                self._start(delivery)
+                if stop.is_set():  # received while stopping: give it back at once
+                    delivery.nack()
+                else:
+                    self._start(delivery)
         self.shutdown()
 
     def _wait_for_free_slots(self, timeout: float) -> int:
