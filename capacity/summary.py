@@ -96,7 +96,10 @@ def write_summary(reports: Path) -> Path:
                 notes.update((found or {}).get("notes", []))
                 cells.append(_cell(backend, name, found))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        lines += ["", "The load average (1-minute, at start → end, on 2 cores) shows how busy the machine "
+        lines += ["", "The PostgreSQL `convert` and `mixed` runs and the second PostgreSQL ramp ran last, against a "
+                  "work tree whose compression core held an uncommitted rewrite (plain zlib instead of zlib-ng for "
+                  "zip and tar.gz, a new 7z writer); the other runs measured the core as committed.", ""]
+        lines += ["The load average (1-minute, at start → end, on 2 cores) shows how busy the machine "
                   "was with other work; compare backends only at similar load. Log-ins and sign-ups "
                   "cost an argon2 hash each (64 MiB, 3 passes, 4 lanes, by design): in `mixed` they are "
                   "13% of the requests but most of the CPU, which slows every route (see each report's "
