@@ -76,3 +76,34 @@ def test_no_password_token_or_key_reaches_the_logs(client, caplog):
     assert "/api/tasks" in text  # the requests were logged...
     for secret in (PASSWORD, token, token.split(".")[2], TEST_SECRET_KEY):
         assert secret not in text  # ...without what they carried
+
+
+def test_configured_logging_writes_json_lines_from_its_writer_thread(capsys):
+    import logging as stdlib_logging
+
+    from comprimemelo.settings import Settings
+
+    root = stdlib_logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure(Settings(log_format="json"))
+        worker_log = stdlib_logging.getLogger("comprimemelo.worker")
+
+        def task_thread():
+            logs.current_task_id.set(99)
+            try:
+                raise ValueError("bad input")
+            except ValueError:
+                worker_log.exception("task %s failed", 99)
+
+        thread = threading.Thread(target=task_thread)
+        thread.start()
+        thread.join()
+        logs._listener.stop()  # flush the queue, as at exit
+        logs._listener = None
+        (line,) = [json.loads(text) for text in capsys.readouterr().err.splitlines() if '"task 99' in text]
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert line["message"] == "task 99 failed" and line["task_id"] == 99 and line["severity"] == "ERROR"
+    assert "ValueError: bad input" in line["stack_trace"]
