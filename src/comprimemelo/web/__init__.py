@@ -24,6 +24,9 @@ def create_app(
         services = build_services(settings, **adapters)
     settings = services.settings
     app = Flask(__name__)
+    from comprimemelo.web.uploading import UploadRequest
+
+    app.request_class = UploadRequest
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
