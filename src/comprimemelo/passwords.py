@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -36,18 +38,24 @@ class Passwords:
             parallelism=settings.argon2_parallelism,
         )
         self.min_length = settings.min_password_length
+        # Each hash holds ``argon2_memory_kib`` and keeps the cores busy: more
+        # at once than there are cores only adds memory (64 MiB each by
+        # default), not throughput. Waiting threads hold nothing.
+        self._slots = threading.BoundedSemaphore(os.cpu_count() or 1)
         # Verified against when the user does not exist, so that a wrong
         # username costs the same time as a wrong password.
         self._dummy_hash = self._hasher.hash("not a real password")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash or self._dummy_hash, password) and (
-                password_hash is not None
-            )
+            with self._slots:
+                return self._hasher.verify(password_hash or self._dummy_hash, password) and (
+                    password_hash is not None
+                )
         except (VerificationError, InvalidHashError):
             return False
 

@@ -66,3 +66,35 @@ def test_an_unknown_user_costs_one_full_verification_like_a_wrong_password():
     assert passwords.verify(real, "correct horse battery") is True
     assert len(counting.verified) == 3
     assert len({(p.type, p.time_cost, p.memory_cost, p.parallelism) for p in counting.verified}) == 1
+
+
+def test_no_more_hashes_at_once_than_cores(monkeypatch):
+    """Memory stays bounded under a log-in storm: each argon2 hash holds its
+    whole memory cost, so at most one per core runs; the others wait."""
+    import os
+    import threading
+    import time
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    passwords = Passwords(Settings(**CHEAP_ARGON2))
+    running, peak, lock = 0, 0, threading.Lock()
+
+    class SlowHasher(argon2.PasswordHasher):
+        def verify(self, hash, password):
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return super().verify(hash, password)
+
+    inner = passwords._hasher
+    passwords._hasher = SlowHasher(inner.time_cost, inner.memory_cost, inner.parallelism)
+    threads = [threading.Thread(target=passwords.verify, args=(None, "x" * 10)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2
