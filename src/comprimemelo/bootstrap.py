@@ -67,7 +67,9 @@ def build_services(
         sessions=db.session_factory(engine),
         storage=storage
         or open_storage(
-            settings.effective_storage_url, signed_url_seconds=settings.signed_url_seconds
+            settings.effective_storage_url,
+            signed_url_seconds=settings.signed_url_seconds,
+            retry_seconds=settings.storage_retry_seconds,
         ),
         queue=queue or open_queue(settings, engine, subscribe=subscribe),
         passwords=Passwords(settings),

@@ -50,6 +50,10 @@ class Settings:
     # Storage: file:///path or gs://bucket/prefix.
     storage_url: str = ""
     signed_url_seconds: int = 300
+    # How long one Cloud Storage call retries transient errors before it fails
+    # (the library's own default is 120 s: an upload would hang that long in
+    # an outage before its 503, and each worker attempt before its backoff).
+    storage_retry_seconds: float = 30.0
     # Queue: "local" (database-backed) or pubsub://PROJECT/TOPIC/SUBSCRIPTION.
     queue_url: str = "local"
     dead_letter_subscription: str = ""
@@ -233,6 +237,8 @@ def _validate(settings: Settings) -> None:
     for name in ("smtp_starttls", "webhook_allow_private"):
         if getattr(settings, name) not in ("on", "off"):
             raise SettingsError(f"{PREFIX}{name.upper()} must be 'on' or 'off'")
+    if settings.storage_retry_seconds <= 0:
+        raise SettingsError(f"{PREFIX}STORAGE_RETRY_SECONDS must be positive")
     if settings.proxy_hops < 0:
         raise SettingsError(f"{PREFIX}PROXY_HOPS must be 0 or more")
     for origin in settings.cors_origin_list:

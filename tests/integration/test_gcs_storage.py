@@ -254,3 +254,21 @@ def test_download_url_without_a_private_key_signs_through_iam_sign_blob(
     assert_signature(rsa_key, url, query)
     store.download_url("tasks/p/archive/y.zip", "y.zip", "application/zip")
     assert credentials.refreshes == 1  # a still-valid token is reused
+
+
+def test_a_call_to_unreachable_storage_gives_up_after_the_configured_retry_time(gcs_bucket, monkeypatch, tmp_path):
+    """An outage fails an upload after ``COMPRIMEMELO_STORAGE_RETRY_SECONDS``, not the
+    library's 120 s: the web answers its 503 and the worker backs off in time."""
+    import time
+
+    with __import__("socket").socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    store = open_storage(f"gs://{gcs_bucket}", signed_url_seconds=60, retry_seconds=2)
+    source = tmp_path / "in.bin"
+    source.write_bytes(b"x" * 1000)
+    started = time.monotonic()
+    with pytest.raises(StorageError):
+        store.put_file("k", source)
+    assert time.monotonic() - started < 30  # the library alone would keep retrying for 120 s

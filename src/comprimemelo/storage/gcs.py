@@ -41,7 +41,7 @@ REQUEST_TIMEOUT_SECONDS = 60
 # Readiness probes must answer fast: one attempt, short timeout.
 CHECK_TIMEOUT_SECONDS = 5
 # Keys are unique per write (see ``tasks``), so retrying any call is safe.
-RETRY = Retry(initial=0.5, maximum=10.0, multiplier=2.0, timeout=120.0)
+RETRY = Retry(initial=0.5, maximum=10.0, multiplier=2.0, timeout=120.0)  # with no retry_seconds
 SIGNING_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 _BACKEND_ERRORS = (
@@ -68,9 +68,12 @@ class GcsStorage:
         *,
         signed_url_seconds: int = 300,
         signing_credentials: auth_credentials.Credentials | None = None,
+        retry_seconds: float | None = None,
     ) -> None:
         """``bucket`` is a ``google.cloud.storage.Bucket``; ``signing_credentials``
-        default to the Application Default Credentials, loaded on first use."""
+        default to the Application Default Credentials, loaded on first use;
+        ``retry_seconds`` bounds the retries of one call (transient errors)."""
+        self._retry = RETRY if retry_seconds is None else RETRY.with_timeout(retry_seconds)
         self._bucket = bucket
         self._prefix = prefix.strip("/")
         self.signed_url_seconds = signed_url_seconds
@@ -119,7 +122,7 @@ class GcsStorage:
                 chunk_size=UPLOAD_CHUNK_BYTES,
                 content_type=CONTENT_TYPE,
                 ignore_flush=True,
-                retry=RETRY,
+                retry=self._retry,
                 timeout=REQUEST_TIMEOUT_SECONDS,
             )
             with writer:  # an exception inside cancels the upload
@@ -132,24 +135,24 @@ class GcsStorage:
         blob = self._blob(key)
         with _translate("write", key, missing_is_error=True):
             blob.upload_from_filename(
-                str(path), content_type=CONTENT_TYPE, timeout=REQUEST_TIMEOUT_SECONDS, retry=RETRY
+                str(path), content_type=CONTENT_TYPE, timeout=REQUEST_TIMEOUT_SECONDS, retry=self._retry
             )
         return int(blob.size)
 
     def get_file(self, key: str, path: Path) -> None:
         with _translate("read", key):
             self._blob(key).download_to_filename(
-                str(path), timeout=REQUEST_TIMEOUT_SECONDS, retry=RETRY
+                str(path), timeout=REQUEST_TIMEOUT_SECONDS, retry=self._retry
             )
 
     def open(self, key: str) -> BinaryIO:
         with _translate("read", key):
             blob = self._bucket.get_blob(
-                self.object_name(key), timeout=REQUEST_TIMEOUT_SECONDS, retry=RETRY
+                self.object_name(key), timeout=REQUEST_TIMEOUT_SECONDS, retry=self._retry
             )
             if blob is None:
                 raise ObjectNotFound(key)
-            return blob.open("rb", chunk_size=READ_CHUNK_BYTES, retry=RETRY)
+            return blob.open("rb", chunk_size=READ_CHUNK_BYTES, retry=self._retry)
 
     def download_url(self, key: str, filename: str, media_type: str) -> str | None:
         """A V4 signed GET URL valid for ``signed_url_seconds`` that makes the
@@ -188,11 +191,11 @@ class GcsStorage:
 
     def delete(self, key: str) -> None:
         with _translate("delete", key), contextlib.suppress(api_exceptions.NotFound):
-            self._blob(key).delete(timeout=REQUEST_TIMEOUT_SECONDS, retry=RETRY)
+            self._blob(key).delete(timeout=REQUEST_TIMEOUT_SECONDS, retry=self._retry)
 
     def exists(self, key: str) -> bool:
         with _translate("look up", key):
-            return self._blob(key).exists(timeout=REQUEST_TIMEOUT_SECONDS, retry=RETRY)
+            return self._blob(key).exists(timeout=REQUEST_TIMEOUT_SECONDS, retry=self._retry)
 
     def check(self) -> None:
         """List at most one object: needs only ``storage.objects.list``, which the
