@@ -114,6 +114,8 @@ class Settings:
     worker_concurrency: int = 0  # 0: one per core
     worker_metrics_port: int = 9100
     lease_seconds: int = 60
+    # On SIGTERM a worker lets running tasks finish this long, then gives them back.
+    shutdown_grace_seconds: float = 20.0
     max_attempts: int = 3
     republish_after_seconds: int = 120
     temp_dir: str = ""

@@ -167,7 +167,7 @@ class Worker:
                     delivery.nack()
                 else:
                     self._start(delivery)
-        self.shutdown()
+        self.shutdown(self.settings.shutdown_grace_seconds)
 
     def _wait_for_free_slots(self, timeout: float) -> int:
         with self._slot_freed:
