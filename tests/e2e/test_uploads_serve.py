@@ -29,8 +29,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def served(tmp_path, database_url):
-    with serving(tmp_path, "--no-worker", COMPRIMEMELO_DATABASE_URL=database_url) as running:
+def served(tmp_path):
+    """Embedded mode: resuming is about the bytes on disk; the API tests cover PostgreSQL."""
+    with serving(tmp_path, "--no-worker") as running:
         yield running
 
 
