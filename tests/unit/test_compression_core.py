@@ -313,3 +313,15 @@ MIB = 1024 * 1024
 )
 def test_blocks_are_balanced_across_threads(expected, block):
     assert balanced_block_bytes(expected, 24 * MIB, 2, 12 * MIB) == block
+
+
+def test_progress_follows_compressed_blocks_not_bytes_read(tmp_path):
+    """xz compresses big blocks behind the reads: a progress that counted reads
+    would say "nearly done" long before the output exists."""
+    total = 8 * 1024 * 1024  # at level 6: one block per thread, both compressed after the last read
+    source = write(tmp_path, "in", os.urandom(total))
+    seen = []
+    compress([InputFile(source, "in")], tmp_path / "out.tar.xz", ArchiveFormat.TAR_XZ, 6, threads=2,
+             progress=lambda done, _total: seen.append(done))
+    assert seen[-1] == total
+    assert max(seen[:-1]) <= total // 2, seen  # the blocks were still compressing

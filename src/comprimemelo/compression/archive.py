@@ -131,19 +131,41 @@ def compress(
 
 
 class _Tracker:
-    """Counts input bytes read; reports every ``PROGRESS_STEP_BYTES`` and at the end."""
+    """Counts input bytes done; reports about every ``PROGRESS_STEP_BYTES`` read
+    or done, and at the end.
+
+    Bytes read are done unless a parallel writer being ``follow``-ed still
+    holds them (it compresses up to two blocks per thread behind the reads:
+    128 MiB for xz), so the reported figure moves with the output.
+    """
 
     def __init__(self, total: int, callback: Progress | None) -> None:
         self.total = total
-        self.done = 0
+        self.read = 0
         self._reported = 0
+        self._read_at_report = 0
         self._callback = callback
+        self._held: Callable[[], int] = lambda: 0
+
+    def follow(self, writer) -> None:
+        self._held = writer.pending_bytes
+        writer.on_emit = self._report
 
     def advance(self, count: int) -> None:
-        self.done += count
-        if self._callback and (self.done - self._reported >= PROGRESS_STEP_BYTES or self.done == self.total):
-            self._reported = self.done
-            self._callback(self.done, self.total)
+        self.read += count
+        self._report()
+
+    def _report(self) -> None:
+        if not self._callback:
+            return
+        done = max(self._reported, min(self.total, self.read - self._held()))
+        if (
+            done - self._reported >= PROGRESS_STEP_BYTES
+            or self.read - self._read_at_report >= PROGRESS_STEP_BYTES
+            or (done == self.total and self._reported < done)
+        ):
+            self._reported, self._read_at_report = done, self.read
+            self._callback(done, self.total)
 
 
 def _chunks(path: Path, tracker: _Tracker) -> Iterator[bytes]:
@@ -191,11 +213,13 @@ def _write_tar(inputs: Sequence[InputFile], stream: BinaryIO, tracker: _Tracker)
 
 def _tar_gz(inputs, sink, level, threads, tracker) -> None:
     with ParallelGzipWriter(sink, level=level, threads=threads) as stream:
+        tracker.follow(stream)
         _write_tar(inputs, stream, tracker)
 
 
 def _tar_bz2(inputs, sink, level, threads, tracker) -> None:
     with ParallelBzip2Writer(sink, level=level, threads=threads) as stream:
+        tracker.follow(stream)
         _write_tar(inputs, stream, tracker)
 
 
@@ -207,6 +231,7 @@ def _tar_bytes(inputs: Sequence[InputFile], total: int) -> int:
 def _tar_xz(inputs, sink, level, threads, tracker) -> None:
     with ParallelXzWriter(sink, level=level, threads=threads,
                           expected_bytes=_tar_bytes(inputs, tracker.total)) as stream:
+        tracker.follow(stream)
         _write_tar(inputs, stream, tracker)
 
 
@@ -252,7 +277,7 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 def _seven_z(inputs, sink, level, threads, tracker) -> None:
     files = ((item.arcname, Path(item.path).stat().st_mtime, FILE_MODE, _chunks(item.path, tracker)) for item in inputs)
-    write_7z(sink, files, level=level, threads=threads, expected_bytes=tracker.total)
+    write_7z(sink, files, level=level, threads=threads, expected_bytes=tracker.total, follow=tracker.follow)
 
 
 _WRITERS = {

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+from collections.abc import Callable
 import lzma
 import struct
 import zlib
@@ -78,8 +79,13 @@ class _BlockWriter:
         self._level = level
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="compress")
-        self._pending: collections.deque[Future[bytes]] = collections.deque()
+        # Each compressing block with its uncompressed size.
+        self._pending: collections.deque[tuple[Future[bytes], int]] = collections.deque()
+        self._pending_input = 0
         self._buffer = bytearray()
+        # Called after each block's output is written: progress follows
+        # compressed blocks, not bytes merely handed over.
+        self.on_emit: Callable[[], None] | None = None
         self._blocks = 0
         self._closed = False
         self.compressed_bytes = 0
@@ -102,10 +108,22 @@ class _BlockWriter:
         return len(data)
 
     def _submit(self, block: bytes, *, last: bool) -> None:
-        self._pending.append(self._pool.submit(*self._job(block, last)))
+        self._pending.append((self._pool.submit(*self._job(block, last)), len(block)))
+        self._pending_input += len(block)
         self._blocks += 1
         while len(self._pending) > self.max_pending_per_thread * self._threads:
-            self._emit(self._pending.popleft().result())
+            self._emit_oldest()
+
+    def _emit_oldest(self) -> None:
+        future, size = self._pending.popleft()
+        self._emit(future.result())
+        self._pending_input -= size
+        if self.on_emit:
+            self.on_emit()
+
+    def pending_bytes(self) -> int:
+        """Uncompressed bytes written here whose output is not out yet."""
+        return len(self._buffer) + self._pending_input
 
     def _emit(self, data: bytes) -> None:
         self._sink.write(data)
@@ -130,7 +148,7 @@ class _BlockWriter:
         try:
             self._finish()
             while self._pending:
-                self._emit(self._pending.popleft().result())
+                self._emit_oldest()
             self._emit(self._trailer())
         finally:
             self._pool.shutdown(wait=True)
@@ -138,7 +156,7 @@ class _BlockWriter:
     def abort(self) -> None:
         """Stop without finishing the stream (the caller discards the output)."""
         self._closed = True
-        for future in self._pending:
+        for future, _size in self._pending:
             future.cancel()
         self._pool.shutdown(wait=True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -70,16 +70,20 @@ def write_7z(
     level: int,
     threads: int,
     expected_bytes: int | None = None,
+    follow: Callable[[ParallelLzma2Writer], None] | None = None,
 ) -> None:
     """Write a 7z archive of ``files`` (name, mtime, mode, chunks) to the seekable ``sink``.
 
     The chunks of every file are read once, in order, so memory stays bounded;
-    ``expected_bytes`` (their total, if known) balances the parallel blocks.
+    ``expected_bytes`` (their total, if known) balances the parallel blocks;
+    ``follow`` is shown the block writer (for progress).
     """
     start = sink.tell()
     sink.write(bytes(SIGNATURE_HEADER_BYTES))
     entries: list[Entry] = []
     with ParallelLzma2Writer(sink, level=level, threads=threads, expected_bytes=expected_bytes) as packed:
+        if follow:
+            follow(packed)
         for name, mtime, mode, chunks in files:
             size = crc = 0
             for chunk in chunks:
