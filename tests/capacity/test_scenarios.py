@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Process, free_port, process_environment, wait_until_healthy
+from tests.processes import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +37,8 @@ EXTERNAL_ASSET = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?\s*https?://""", 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("capacity-server")
-    port = free_port()
-    process = Process(["serve", "--port", str(port)], process_environment(folder / "data"), folder / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
+    with serving(folder) as (base_url, _process):
         yield base_url
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.archives import read_members
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -51,21 +51,14 @@ new MutationObserver((mutations) => {
 
 @pytest.fixture
 def served(tmp_path, database_url):
-    port = free_port()
-    env = process_environment(
-        tmp_path / "data",
+    with serving(
+        tmp_path,
         COMPRIMEMELO_DATABASE_URL=database_url,
         COMPRIMEMELO_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
         # Bigger files would go through the resumable uploads: the "too large" check needs both limits.
         COMPRIMEMELO_MAX_RESUMABLE_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
-    )
-    process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
+    ) as (base_url, _process):
         yield base_url
-    finally:
-        process.stop()
 
 
 class Tab:

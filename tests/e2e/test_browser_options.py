@@ -25,7 +25,7 @@ from tests.e2e.test_browser import (
     login_through_form,
     sample_bytes,
 )
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -39,20 +39,12 @@ USERNAME = "optionsuser"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("options")
-    port = free_port()
-    env = process_environment(
-        folder / "data",
+    with serving(
+        tmp_path_factory.mktemp("options"),
         COMPRIMEMELO_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
         COMPRIMEMELO_WEBHOOK_ALLOW_PRIVATE="on",
-    )
-    process = Process(["serve", "--port", str(port)], env, folder / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
+    ) as (base_url, _process):
         yield base_url
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

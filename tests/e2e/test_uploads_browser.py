@@ -17,7 +17,7 @@ from tests.e2e.test_browser import (
     sample_bytes,
     signup_through_form,
 )
-from tests.processes import Process, free_port, process_environment, wait_until_healthy
+from tests.processes import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -31,19 +31,12 @@ PROCESSING_TIMEOUT_MS = 90_000
 @pytest.fixture
 def served(tmp_path):
     """SQLite only: the API tests cover both databases; this one is about the page."""
-    port = free_port()
-    env = process_environment(
-        tmp_path / "data",
+    with serving(
+        tmp_path,
         COMPRIMEMELO_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
         COMPRIMEMELO_UPLOAD_CHUNK_BYTES=str(CHUNK_BYTES),
-    )
-    process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
+    ) as (base_url, _process):
         yield base_url
-    finally:
-        process.stop()
 
 
 def test_big_file_goes_in_chunks_and_survives_a_lost_chunk(browser, served, tmp_path):  # noqa: F811

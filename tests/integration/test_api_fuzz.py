@@ -32,7 +32,7 @@ from schemathesis.checks import (
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.web.openapi import openapi_document
 from tests.conftest import PASSWORD
-from tests.processes import Client, Process, free_port, process_environment, wait_until_healthy
+from tests.processes import Client, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -67,15 +67,10 @@ def served(request, tmp_path_factory):
     if request.param == "postgres":
         cluster = request.getfixturevalue("postgres_cluster")
         database["COMPRIMEMELO_DATABASE_URL"] = cluster.fresh_database()
-    port = free_port()
-    env = process_environment(tmp_path / "data", COMPRIMEMELO_RATE_LIMITS="off", **database)
-    process = Process(["serve", "--port", str(port)], env, tmp_path / "serve.log")
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base_url, process)
-        yield base_url
+        with serving(tmp_path, COMPRIMEMELO_RATE_LIMITS="off", **database) as (base_url, _process):
+            yield base_url
     finally:
-        process.stop()
         if database:
             cluster.drop_database(database["COMPRIMEMELO_DATABASE_URL"])
 
