@@ -251,13 +251,9 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
     method = zipfile.ZIP_DEFLATED if level > 0 else zipfile.ZIP_STORED
     with zipfile.ZipFile(sink, "w", compression=method, compresslevel=level or None, allowZip64=True) as archive:
         for item in inputs:
-            stat = Path(item.path).stat()
-            info = zipfile.ZipInfo(item.arcname, date_time=_zip_time(stat.st_mtime))
-            info.compress_type = method
-            info.external_attr = (0o100000 | FILE_MODE) << 16
-            info.file_size = stat.st_size
-            with archive.open(info, "w", force_zip64=stat.st_size >= zipfile.ZIP64_LIMIT) as entry:
-                if method == zipfile.ZIP_DEFLATED and threads > 1 and stat.st_size > GZIP_BLOCK_BYTES:
+            info = zip_entry(zipfile.ZipInfo, item, method)
+            with archive.open(info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as entry:
+                if method == zipfile.ZIP_DEFLATED and threads > 1 and info.file_size > GZIP_BLOCK_BYTES:
                     # zipfile has no public hook for a compressor; its entry writer
                     # only calls compress()/flush(), which ours provides, in parallel.
                     entry._compressor = ParallelDeflateCompressor(level=level, threads=threads)
@@ -268,6 +264,16 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
                     if isinstance(entry._compressor, ParallelDeflateCompressor):
                         entry._compressor.abort()
                     raise
+
+
+def zip_entry(info_class: type[zipfile.ZipInfo], item: InputFile, method: int) -> zipfile.ZipInfo:
+    """The member header of ``item``: a plain file, mode 0644, its mtime, its size."""
+    stat = Path(item.path).stat()
+    info = info_class(item.arcname, date_time=_zip_time(stat.st_mtime))
+    info.compress_type = method
+    info.external_attr = (0o100000 | FILE_MODE) << 16
+    info.file_size = stat.st_size
+    return info
 
 
 def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:

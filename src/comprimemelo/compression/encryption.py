@@ -15,7 +15,7 @@ from typing import BinaryIO
 import py7zr
 import pyzipper
 
-from comprimemelo.compression.archive import CHUNK_BYTES, FILE_MODE, _zip_time
+from comprimemelo.compression.archive import CHUNK_BYTES, zip_entry
 from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
 
@@ -53,12 +53,8 @@ def _zip_aes(inputs, sink, level, password, advance) -> None:
         archive.setpassword(password.encode())
         archive.setencryption(pyzipper.WZ_AES, nbits=256)
         for item in inputs:
-            stat = Path(item.path).stat()
-            info = archive.zipinfo_cls(item.arcname, date_time=_zip_time(stat.st_mtime))
-            info.compress_type = method
-            info.external_attr = (0o100000 | FILE_MODE) << 16
-            info.file_size = stat.st_size
-            with open(item.path, "rb") as source, archive.open(info, "w", force_zip64=stat.st_size >= 2**31) as entry:
+            info = zip_entry(archive.zipinfo_cls, item, method)
+            with open(item.path, "rb") as source, archive.open(info, "w", force_zip64=info.file_size >= 2**31) as entry:
                 while chunk := source.read(CHUNK_BYTES):
                     entry.write(chunk)
                     advance(len(chunk))
