@@ -131,3 +131,38 @@ def test_sigterm_to_the_worker_finishes_the_task_in_flight_and_takes_no_more(dep
     assert read_members(client.download(finished[in_flight]["compressed_url"]), "tar.xz") == {
         "slow.bin": slow.read_bytes()
     }
+
+
+def test_sigterm_past_the_grace_releases_the_task_for_another_worker(deployment, tmp_path):
+    """A task longer than the shutdown grace is given back, its attempt refunded,
+    its partial output gone, and the next worker makes the archive."""
+    temp = tmp_path / "worker-temp"
+    temp.mkdir()
+    stack = deployment(temp_dir=str(temp), shutdown_grace_seconds="0.2")
+    stack.start_web()
+    client = stack.client("released")
+    slow = tmp_path / "slow.bin"
+    slow.write_bytes(os.urandom(6 * 1024 * 1024))  # seconds at xz -9: far past the 0.2 s grace
+    with open(slow, "rb") as handle:
+        response = client.http.post(
+            f"{stack.base_url}/api/tasks", files={"fileName": ("slow.bin", handle)},
+            data={"newFormat": "tar.xz", "level": "9"}, timeout=60,
+        )
+    assert response.status_code == 201, response.text
+    task_id = response.json()["id"]
+
+    first = stack.start_worker()
+    first_id = worker_id(first)
+    wait_for(lambda: stack.rows()[task_id]["lease_owner"] == first_id, 30, "the worker to take the task")
+    first.signal(signal.SIGTERM)
+    assert wait_exit(first, WORKER_STOP_TIMEOUT_SECONDS) == 0, first.output()[-3000:]
+
+    row = stack.rows()[task_id]
+    assert row["status"] == "uploaded" and row["attempts"] == 0 and row["lease_owner"] is None, row
+    assert f"task {task_id} released on shutdown" in first.output()
+    assert stack.local_files("archive") == [] and list(temp.iterdir()) == []
+
+    stack.start_worker()
+    finished = client.wait_finished([task_id], timeout=120)[task_id]
+    assert finished["status"] == "processed" and finished["attempts"] == 1
+    assert read_members(client.download(finished["compressed_url"]), "tar.xz") == {"slow.bin": slow.read_bytes()}
