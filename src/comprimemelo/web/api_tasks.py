@@ -36,7 +36,7 @@ def _iso(value):
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def task_json(task: Task) -> dict:
+def task_json(task: Task | task_service.TaskView) -> dict:
     processed = task.status == TaskStatus.PROCESSED.value
     expired = task.status == TaskStatus.EXPIRED.value
     return {
