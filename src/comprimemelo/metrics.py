@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable, Iterator
 
 from prometheus_client import (
+    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     ProcessCollector,
-    generate_latest,
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from comprimemelo import metrics_dir
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 log = logging.getLogger(__name__)
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -136,10 +136,6 @@ def registry(*collectors: Collector) -> CollectorRegistry:
     for collector in collectors:
         result.register(collector)
     return result
-
-
-def exposition(registry: CollectorRegistry) -> bytes:
-    return generate_latest(registry)
 
 
 def mark_process_dead(pid: int) -> None:

@@ -46,8 +46,7 @@ class RateLimits:
         :raise TooManyRequests: if a window is already full (nothing is counted then).
         """
         self.check(rule, key)
-        for item in rule.items:
-            self._limiter.hit(item, rule.name, key)
+        self.record(rule, key)
 
     def check(self, rule: _Rule, key: str) -> None:
         """:raise TooManyRequests: if a window of ``rule`` is full for ``key``."""
@@ -57,7 +56,8 @@ class RateLimits:
                 seconds = max(1, math.ceil(reset - time.time()))
                 raise TooManyRequests(MESSAGE.format(seconds=seconds), retry_after=seconds)
 
-    def record_failure(self, rule: _Rule, key: str) -> None:
+    def record(self, rule: _Rule, key: str) -> None:
+        """Count one attempt, full windows or not (a failure that already happened)."""
         for item in rule.items:
             self._limiter.hit(item, rule.name, key)
 
@@ -95,5 +95,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _count_failure(response: Response) -> Response:
         account = g.pop("login_account", None)
         if account and response.status_code == FAILED_LOGIN_STATUS:
-            rate_limits.record_failure(rate_limits.failed_login, account)
+            rate_limits.record(rate_limits.failed_login, account)
         return response

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
+from prometheus_client import generate_latest
 
 from comprimemelo import db, metrics
 from comprimemelo.web.context import services
@@ -58,7 +59,8 @@ def prometheus_metrics():
     or you on a laptop): anything that came through a proxy gets a 404."""
     if not _from_this_machine():
         abort(404)
-    return Response(metrics.exposition(current_app.extensions["comprimemelo.metrics"]), content_type=metrics.CONTENT_TYPE)
+    body = generate_latest(current_app.extensions["comprimemelo.metrics"])
+    return Response(body, content_type=metrics.CONTENT_TYPE)
 
 
 def _from_this_machine() -> bool:
