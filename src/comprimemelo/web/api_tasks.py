@@ -125,6 +125,11 @@ def parse_retention(raw: str | None) -> dt.timedelta:
     return dt.timedelta(hours=hours)
 
 
+def task_location(body: dict) -> dict:
+    """The ``Location`` of a created task, from its JSON (first answer or replay)."""
+    return {"Location": url_for("api_tasks.get_task", task_id=body["id"])}
+
+
 def _stream_size(stream) -> int:
     """The size of an uploaded part: Werkzeug spools each to memory or a temp file."""
     position = stream.tell()
@@ -190,7 +195,7 @@ def create_task():
         "POST /api/tasks",
         identity,
         produce,
-        headers_for=lambda body: {"Location": url_for("api_tasks.get_task", task_id=body["id"])},
+        headers_for=task_location,
     )
 
 

@@ -29,6 +29,7 @@ from comprimemelo.web.api_tasks import (
     parse_password,
     parse_retention,
     task_json,
+    task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.context import db_session, services
@@ -266,7 +267,7 @@ def complete_upload(upload_id: str):
         "POST /api/uploads/complete",
         identity,
         produce,
-        headers_for=lambda body: {"Location": url_for("api_tasks.get_task", task_id=body["id"])},
+        headers_for=task_location,
     )
 
 
