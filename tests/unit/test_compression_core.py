@@ -315,6 +315,19 @@ def test_blocks_are_balanced_across_threads(expected, block):
     assert balanced_block_bytes(expected, 24 * MIB, 2, 12 * MIB) == block
 
 
+@pytest.mark.parametrize(
+    ("expected", "block"),
+    [
+        (64 * MIB, 16 * MIB),  # two rounds of two: a hard quarter is matched by the others
+        (30 * MIB, 15 * MIB),  # two rounds would go below the minimum: one round
+        (5 * MIB, 12 * MIB),
+        (100 * MIB, 25 * MIB),  # already two rounds
+    ],
+)
+def test_at_least_two_rounds_where_blocks_stay_large(expected, block):
+    assert balanced_block_bytes(expected, 24 * MIB, 2, 12 * MIB, min_rounds=2) == block
+
+
 def test_progress_follows_compressed_blocks_not_bytes_read(tmp_path):
     """xz compresses big blocks behind the reads: a progress that counted reads
     would say "nearly done" long before the output exists."""
