@@ -259,3 +259,31 @@ def test_openapi_document_is_valid_and_lists_every_route(client, app):
         if path.startswith("/api/") and path not in ("/api/openapi.json", "/api/docs"):
             assert path in documented, path
     assert client.get("/api/docs").status_code == 200
+
+
+def test_listed_urls_are_the_routes_own_under_a_mount_prefix(app, make_user):
+    """The list formats its URLs instead of calling url_for (cost): they must
+    still be url_for's, also when the app is mounted under a path."""
+    from flask import url_for
+
+    user = make_user()
+    task_id = user.upload("a.txt", b"x", "zip").json["id"]
+    mounted = "http://localhost/mounted/"
+    listed = user.client.get("/api/tasks", headers=user.headers, base_url=mounted).json
+    with app.test_request_context("/", base_url=mounted):
+        assert listed[0]["original_url"] == url_for("api_tasks.download_original", task_id=task_id)
+        assert listed[0]["original_url"].startswith("/mounted/api/")
+
+
+def test_a_list_shows_every_file_of_each_task_in_order(make_user):
+    user = make_user()
+    response = user.client.post(
+        "/api/tasks",
+        data={"fileName": [(io.BytesIO(b"1"), "one.txt"), (io.BytesIO(b"22"), "two.txt")], "newFormat": "zip"},
+        headers=user.headers, content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    user.upload("single.txt", b"333", "zip")
+    listed = user.client.get("/api/tasks?order=1", headers=user.headers).json
+    assert [[f["filename"] for f in task["files"]] for task in listed] == [["single.txt"], ["one.txt", "two.txt"]]
+    assert [task["size_original"] for task in listed] == [3, 3]

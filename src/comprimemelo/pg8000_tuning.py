@@ -1,0 +1,58 @@
+"""Two pg8000 costs that dominated a task list on PostgreSQL, removed.
+
+pg8000 is pure Python (cloud-sql-python-connector speaks through it). Profiled
+on ``GET /api/tasks``, 3.3 ms per request in-process:
+
+- it rewrites every statement's ``%s`` placeholders to ``$n`` by scanning the
+  SQL a character at a time, 0.3 ms per statement, on every execution. The
+  rewrite depends only on the SQL text, so it is cached here (SQLAlchemy sends
+  the same few statements again and again);
+- it parses each ``timestamptz`` with ``datetime.strptime``, 19 µs a value;
+  ``datetime.fromisoformat`` reads PostgreSQL's text form in a tenth of that.
+  Anything it cannot read (infinity, BC dates) goes to pg8000's own parser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pg8000.converters
+import pg8000.dbapi
+import pg8000.legacy
+
+# Paramstyles whose converted query does not depend on the arguments
+# (pg8000 passes the arguments through unchanged for them).
+_POSITIONAL_STYLES = frozenset({"format", "numeric", "qmark"})
+_CACHED_STATEMENTS = 1024
+_original_convert = pg8000.dbapi.convert_paramstyle
+
+
+@functools.lru_cache(maxsize=_CACHED_STATEMENTS)
+def _converted(style: str, query: str) -> str:
+    return _original_convert(style, query, ())[0]
+
+
+def convert_paramstyle(style, query, args):
+    if style in _POSITIONAL_STYLES:
+        return _converted(style, query), args
+    return _original_convert(style, query, args)
+
+
+def timestamptz_in(data: str):
+    try:
+        return dt.datetime.fromisoformat(data)
+    except ValueError:
+        return pg8000.converters.timestamptz_in(data)
+
+
+def install() -> None:
+    """Cache placeholder rewriting for every pg8000 connection (idempotent).
+    ``pg8000.connect``, which SQLAlchemy calls, makes ``legacy`` cursors."""
+    pg8000.dbapi.convert_paramstyle = convert_paramstyle
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
+def tune_connection(dbapi_connection) -> None:
+    """Read timestamps of one new pg8000 connection quickly."""
+    dbapi_connection.register_in_adapter(pg8000.converters.TIMESTAMPTZ, timestamptz_in)
