@@ -103,7 +103,8 @@ def describe_local(kind: str, settings: dict[str, str], database: dict) -> dict:
     concurrency = int(value("worker_concurrency", defaults.worker_concurrency)) or cores
     return {
         "started_by": f"capacity --serve {kind}: comprimemelo serve (gunicorn web + one worker process)",
-        "web_server": "gunicorn, gthread workers",
+        "web_server": "gunicorn",
+        "web_worker_class": value("web_worker_class", defaults.web_worker_class),
         "web_workers": web_workers,
         "web_threads": int(value("web_threads", defaults.web_threads)),
         "worker_concurrency": concurrency,
@@ -115,7 +116,7 @@ def describe_local(kind: str, settings: dict[str, str], database: dict) -> dict:
             "memory_kib": int(value("argon2_memory_kib", defaults.argon2_memory_kib)),
             "parallelism": int(value("argon2_parallelism", defaults.argon2_parallelism)),
         },
-        "db_pool": f"{value('db_pool_size', defaults.db_pool_size)} + overflow "
+        "db_pool": f"{value('db_pool_size', defaults.db_pool_size) or 'one per thread'} + overflow "
                    f"{value('db_max_overflow', defaults.db_max_overflow)} per process",
         "extra_settings": {f"COMPRIMEMELO_{k}": v for k, v in settings.items()},
     }

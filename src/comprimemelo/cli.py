@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=run_serve)
 
     web = commands.add_parser(
-        "web", help="the production web role (gunicorn, gthread workers)",
+        "web", help="the production web role (gunicorn)",
         description="Serve the web app and REST API with gunicorn.",
     )
     _add_data_dir(web)
@@ -171,7 +171,7 @@ def _gunicorn(settings: Settings) -> None:
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.effective_web_workers,
             "threads": settings.web_threads,
-            "worker_class": "gthread",
+            "worker_class": settings.web_worker_class,
             "timeout": GUNICORN_TIMEOUT_SECONDS,
             "graceful_timeout": GUNICORN_GRACEFUL_TIMEOUT_SECONDS,
             "keepalive": GUNICORN_KEEPALIVE_SECONDS,

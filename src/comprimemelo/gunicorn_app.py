@@ -25,5 +25,10 @@ class GunicornApp(BaseApplication):
         from comprimemelo import logs
         from comprimemelo.web import create_app
 
+        if self._settings.web_worker_class == "gevent":
+            # gRPC (the Pub/Sub publisher) must wait on gevent's loop, not block it.
+            from grpc.experimental import gevent as grpc_gevent
+
+            grpc_gevent.init_gevent()
         logs.configure(self._settings)
         return create_app(self._settings)

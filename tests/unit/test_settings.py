@@ -63,3 +63,18 @@ def test_production_accepts_a_strong_secret(tmp_path):
 def test_unknown_mode_is_refused(tmp_path):
     with pytest.raises(SettingsError, match="MODE"):
         load_settings({"COMPRIMEMELO_MODE": "cloudy"}, data_dir=tmp_path)
+
+
+def test_the_web_worker_class_is_gevent_unless_set_to_gthread(tmp_path):
+    assert load_settings({}, data_dir=tmp_path).web_worker_class == "gevent"
+    assert load_settings({"COMPRIMEMELO_WEB_WORKER_CLASS": "gthread"}, data_dir=tmp_path).web_worker_class == "gthread"
+    with pytest.raises(SettingsError, match="COMPRIMEMELO_WEB_WORKER_CLASS"):
+        load_settings({"COMPRIMEMELO_WEB_WORKER_CLASS": "sync"}, data_dir=tmp_path)
+
+
+def test_the_pool_holds_a_connection_per_thread_unless_set(tmp_path):
+    settings = load_settings({"COMPRIMEMELO_WEB_THREADS": "12", "COMPRIMEMELO_WORKER_CONCURRENCY": "3"}, data_dir=tmp_path)
+    assert settings.effective_db_pool_size == 12
+    settings = load_settings({"COMPRIMEMELO_WEB_THREADS": "2", "COMPRIMEMELO_WORKER_CONCURRENCY": "6"}, data_dir=tmp_path)
+    assert settings.effective_db_pool_size == 8
+    assert load_settings({"COMPRIMEMELO_DB_POOL_SIZE": "3"}, data_dir=tmp_path).effective_db_pool_size == 3
