@@ -1,6 +1,7 @@
 """LocalStorage: atomic, streaming, confined to its root."""
 
 import io
+import os
 
 import pytest
 
@@ -58,3 +59,25 @@ def test_keys_cannot_escape_the_root(storage, key):
 def test_no_download_url_so_the_app_streams(storage):
     assert storage.download_url("k", "a.txt", "text/plain") is None
     assert isinstance(storage, LocalStorage)
+
+
+def test_a_spooled_upload_is_linked_into_place_not_copied(tmp_path):
+    storage = LocalStorage(tmp_path / "files")
+    with storage.spool() as spool:
+        spool.write(b"uploaded bytes")
+        spool.seek(0)
+        assert storage.put_stream("tasks/abc/original/0", spool) == len(b"uploaded bytes")
+        stored = storage.local_path("tasks/abc/original/0")
+        assert os.stat(stored).st_ino == os.fstat(spool.fileno()).st_ino  # the same file
+    assert stored.read_bytes() == b"uploaded bytes"  # closing the spool removed only its own name
+    assert list((tmp_path / "files" / ".incoming").iterdir()) == []
+
+
+def test_a_stream_that_is_not_this_storages_spool_is_copied(tmp_path):
+    storage, other = LocalStorage(tmp_path / "files"), LocalStorage(tmp_path / "elsewhere")
+    with other.spool() as spool:
+        spool.write(b"from another root")
+        spool.seek(0)
+        storage.put_stream("k", spool)
+        assert os.stat(storage.local_path("k")).st_ino != os.fstat(spool.fileno()).st_ino
+    assert storage.local_path("k").read_bytes() == b"from another root"

@@ -27,6 +27,13 @@ class Storage(Protocol):
         Atomic: until it returns, no reader sees a partial object.
         """
 
+    def spool(self) -> BinaryIO:
+        """A temporary file to receive an upload's bytes, removed when closed.
+
+        ``put_stream`` may take such a file over without copying it (the
+        local adapter links it into place).
+        """
+
     def put_file(self, key: str, path: Path) -> int:
         """Store the local file at ``path`` under ``key`` (streamed, atomic)."""
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,6 +112,9 @@ class GcsStorage:
 
     def _blob(self, key: str) -> Any:
         return self._bucket.blob(self.object_name(key), chunk_size=UPLOAD_CHUNK_BYTES)
+
+    def spool(self) -> BinaryIO:
+        return tempfile.TemporaryFile()
 
     def put_stream(self, key: str, stream: BinaryIO) -> int:
         """A resumable upload fed chunk by chunk, so ``stream`` need not be

@@ -5,13 +5,16 @@ those reads is assembled from small socket reads, which made the parser most
 of a web worker's time on a big upload. 256 KiB reads took a 1 GiB upload on
 loopback from about 150 to about 187 MB/s here; larger ones gained nothing and
 must stay under Flask's form-memory limit (500 kB), which bounds the decoder's
-buffer. The parts still go to temporary files, not memory.
+buffer. The parts still go to temporary files, not memory: the storage's
+spool, which local storage adopts without a copy.
 """
 
 from __future__ import annotations
 
-from flask import Request
+from flask import Request, current_app
 from werkzeug.formparser import FormDataParser, MultiPartParser
+
+from comprimemelo.storage import StorageError
 
 MULTIPART_READ_BYTES = 256 * 1024
 
@@ -34,3 +37,18 @@ class _LargeReadFormDataParser(FormDataParser):
 
 class UploadRequest(Request):
     form_data_parser_class = _LargeReadFormDataParser
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        """File parts go to the storage's spool: local storage then links the
+        finished file into place instead of copying it (a 2 GiB upload is
+        written to disk once)."""
+        return current_app.extensions["comprimemelo"].storage.spool()
+
+    def _load_form_data(self) -> None:
+        """A spool that cannot be written (full disk) is the storage failing: 503."""
+        try:
+            super()._load_form_data()
+        except OSError as error:
+            if isinstance(error, ConnectionError):  # the client went away
+                raise
+            raise StorageError(f"cannot receive the upload: {error.strerror or error}") from error
