@@ -25,8 +25,9 @@ class GunicornApp(BaseApplication):
         from comprimemelo import logs
         from comprimemelo.web import create_app
 
-        if self._settings.web_worker_class == "gevent":
+        if self._settings.web_worker_class == "gevent" and self._settings.queue_url.startswith("pubsub:"):
             # gRPC (the Pub/Sub publisher) must wait on gevent's loop, not block it.
+            # Only then: importing gRPC costs each process about 15 MB.
             from grpc.experimental import gevent as grpc_gevent
 
             grpc_gevent.init_gevent()
