@@ -69,6 +69,18 @@ def peak_rss_bytes(process: psutil.Process) -> int:
     return 0
 
 
+def reset_peak_rss(process: psutil.Process) -> bool:
+    """Start ``VmHWM`` again from the current RSS (Linux ``clear_refs`` 5), so the
+    next reading is the peak of what follows, not of everything before (an
+    argon2id hash at login alone takes 64 MiB). False if not permitted."""
+    try:
+        with open(f"/proc/{process.pid}/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
 @dataclass
 class RssSampler:
     """Samples the RSS of each role of a ``serve`` process every ``interval`` seconds, in a thread."""

@@ -24,7 +24,7 @@ from capacity import targets
 from capacity.api import ApiClient
 from capacity.baseline import bare_server
 from capacity.machine import machine_facts
-from capacity.procs import MB, peak_rss_bytes, role_processes, rss_bytes
+from capacity.procs import MB, peak_rss_bytes, reset_peak_rss, role_processes, rss_bytes
 from capacity.content import make_content
 
 log = logging.getLogger("capacity")
@@ -138,12 +138,14 @@ def run(base_url: str, service: dict, *, size: int, worker_sizes: list[int], fmt
                                          "mb_s": round(size / MB / seconds, 1), "peak_rss_mb": round(peak.peak / MB, 1)})
                     log.info("bare upload: %s", bare_uploads[-1])
                     continue
+                peaks_reset = all([reset_peak_rss(p) for p in _web_processes(serve_pid)])
                 with PeakSampler(lambda: _web_processes(serve_pid)) as peak:
                     status, body, seconds = post_streamed(base_url + "/api/tasks", size, fmt, token, block)
                 row = {"status": status, "seconds": round(seconds, 3), "mb_s": round(size / MB / seconds, 1),
                        "web_peak_rss_sampled_mb": round(peak.peak / MB, 1),
                        "web_vmhwm_mb": {p.pid: round(peak_rss_bytes(p) / MB, 1)
-                                        for p in _web_processes(serve_pid)}}
+                                        for p in _web_processes(serve_pid)},
+                       "vmhwm_reset_before_upload": peaks_reset}
                 uploads.append(row)
                 log.info("service upload: %s", row)
                 if status == 201:
@@ -189,7 +191,8 @@ def run(base_url: str, service: dict, *, size: int, worker_sizes: list[int], fmt
         "configuration": {"service": service, "upload_bytes": size, "format": fmt, "rounds": rounds,
                           "worker_file_bytes": worker_sizes,
                           "client": "raw socket, Content-Length, 1 MiB writes of one repeated block",
-                          "rss": "web: VmHWM (peak) of each web process after the upload, and the sum of the web "
+                          "rss": "web: VmHWM (peak) of each web process after the upload, reset just before it "
+                                 "(clear_refs; the login's argon2id hash had set it), and the sum of the web "
                                  f"processes sampled every {RSS_SAMPLE_SECONDS}s; worker: worker process RSS "
                                  f"sampled every {RSS_SAMPLE_SECONDS}s until processed"},
         "results": {"web_idle_rss_mb": web_idle_mb, "service_uploads": uploads, "bare_uploads": bare_uploads,
