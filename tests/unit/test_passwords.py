@@ -98,3 +98,28 @@ def test_no_more_hashes_at_once_than_cores(monkeypatch):
     for thread in threads:
         thread.join()
     assert peak == 2
+
+
+def test_under_gevent_hashing_runs_on_a_real_thread_not_the_event_loop():
+    """A hash on gevent's loop would stall every other request of the web process."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent('''
+        from gevent import monkey
+        monkey.patch_all()
+        native_id = monkey.get_original("threading", "get_native_id")
+        from comprimemelo.passwords import _off_the_event_loop
+        print(native_id() != _off_the_event_loop(native_id))
+    ''')
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "True", result.stderr
+
+
+def test_without_gevent_hashing_runs_on_the_calling_thread():
+    import threading
+
+    from comprimemelo.passwords import _off_the_event_loop
+
+    assert _off_the_event_loop(threading.get_native_id) == threading.get_native_id()
