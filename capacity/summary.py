@@ -107,8 +107,10 @@ def write_summary(reports: Path) -> Path:
         first = _load(reports / backends[0] / "list-tasks-ramp") or _load(reports / backends[0] / "list-tasks")
         if first:
             service = first["service"]
-            lines += [f"Service: `comprimemelo serve` with {service.get('web_workers')} gunicorn gthread web "
-                      f"workers × {service.get('web_threads')} threads, worker concurrency "
+            web = (f"{service['web_threads']} threads" if service.get("web_worker_class", "gthread") == "gthread"
+                   else service["web_worker_class"])
+            lines += [f"Service: `comprimemelo serve` with {service.get('web_workers')} gunicorn web "
+                      f"workers ({web}), worker concurrency "
                       f"{service.get('worker_concurrency')}, local file storage, database-backed queue, "
                       f"argon2 {service.get('argon2')}.", ""]
     if machine:
