@@ -40,6 +40,8 @@ RECEIVE_TIMEOUT_SECONDS = 1.0
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 60.0
 SWEEP_INTERVAL_SECONDS = 30.0
+# A spool file untouched this long belongs to no live upload (a write touches it).
+SPOOL_MAX_AGE_SECONDS = 24 * 3600
 # How long a stopping worker lets running tasks finish before releasing them,
 # and how long it then waits for the release to be recorded.
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -223,7 +225,19 @@ class Worker:
             log.warning("sweep failed: %s", error)
         self.fail_dead_letters()
         uploads.sweep_abandoned(self.sessions, self.storage)
+        self.sweep_spool()
         self.expire_due()
+
+    def sweep_spool(self) -> int:
+        """Remove what processes killed mid-upload left in the storage's spool."""
+        try:
+            removed = self.storage.sweep_spool(SPOOL_MAX_AGE_SECONDS)
+        except OSError as error:
+            log.warning("spool sweep failed: %s", error)
+            return 0
+        if removed:
+            log.info("removed %d abandoned spool files", removed)
+        return removed
 
     def expire_due(self) -> int:
         """Retention: delete the files of tasks past ``expires_at``; forget old idempotency keys."""

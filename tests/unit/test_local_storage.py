@@ -2,6 +2,7 @@
 
 import io
 import os
+import time
 
 import pytest
 
@@ -81,3 +82,23 @@ def test_a_stream_that_is_not_this_storages_spool_is_copied(tmp_path):
         storage.put_stream("k", spool)
         assert os.stat(storage.local_path("k")).st_ino != os.fstat(spool.fileno()).st_ino
     assert storage.local_path("k").read_bytes() == b"from another root"
+
+
+def test_the_spool_sweep_removes_only_old_leftover_files(tmp_path):
+    storage = LocalStorage(tmp_path / "files")
+    incoming = tmp_path / "files" / ".incoming"
+    with storage.spool():
+        pass
+    old, fresh, parts = incoming / "upload-left-by-a-killed-web", incoming / "upload-in-progress", incoming / "parts"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    parts.mkdir()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    os.utime(parts, (two_days_ago, two_days_ago))
+    assert storage.sweep_spool(24 * 3600) == 1
+    assert sorted(p.name for p in incoming.iterdir()) == ["parts", "upload-in-progress"]
+
+
+def test_sweeping_a_storage_that_never_received_anything_is_a_no_op(tmp_path):
+    assert LocalStorage(tmp_path / "never-used").sweep_spool(0) == 0

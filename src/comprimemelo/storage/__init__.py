@@ -34,6 +34,11 @@ class Storage(Protocol):
         local adapter links it into place).
         """
 
+    def sweep_spool(self, older_than_seconds: float) -> int:
+        """Remove spool and partial files a killed process left behind, older
+        than ``older_than_seconds``; return how many (0 where the operating
+        system removes them itself)."""
+
     def put_file(self, key: str, path: Path) -> int:
         """Store the local file at ``path`` under ``key`` (streamed, atomic)."""
 

@@ -116,6 +116,9 @@ class GcsStorage:
     def spool(self) -> BinaryIO:
         return tempfile.TemporaryFile()
 
+    def sweep_spool(self, older_than_seconds: float) -> int:
+        return 0  # spools are unnamed temporary files: gone with their process
+
     def put_stream(self, key: str, stream: BinaryIO) -> int:
         """A resumable upload fed chunk by chunk, so ``stream`` need not be
         seekable; if reading it fails, the upload is cancelled, never finalised."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -64,6 +65,23 @@ class LocalStorage:
                 raise StorageError(f"cannot write {key}: {error.strerror or error}") from error
             raise
         return size
+
+    def sweep_spool(self, older_than_seconds: float) -> int:
+        """Files, not folders (resumable uploads keep theirs in a subfolder), of the
+        incoming folder untouched for ``older_than_seconds``: what a process killed
+        mid-upload or mid-write left."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        try:
+            entries = list(os.scandir(self._incoming))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     def _is_spooled(self, stream: BinaryIO) -> bool:
         name = getattr(stream, "name", None)
