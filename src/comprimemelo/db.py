@@ -45,7 +45,10 @@ def create_engine(settings: Settings) -> Engine:
         from comprimemelo import pg8000_tuning
 
         pg8000_tuning.install()
-        event.listen(engine, "connect", lambda dbapi_connection, _record: pg8000_tuning.tune_connection(dbapi_connection))
+
+        @event.listens_for(engine, "connect")
+        def _tune(dbapi_connection, _record) -> None:
+            pg8000_tuning.tune_connection(dbapi_connection)
     return engine
 
 
