@@ -228,6 +228,7 @@ class TaskView:
         return self.files[0].filename if self.files else ""
 
 
+# In TaskView's field order (id first), so that a row's leading columns construct one.
 _VIEW_COLUMNS = [getattr(Task, name) for name in TaskView.__dataclass_fields__ if name != "files"]
 
 
@@ -259,11 +260,13 @@ def list_tasks(session: Session, owner_id: int, *, limit: int | None, descending
         {"owner_id": owner_id, "limit": min(limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)},
     )
     views: list[TaskView] = []
-    for row in rows:
-        if not views or views[-1].id != row.id:
-            views.append(TaskView(*row[: len(_VIEW_COLUMNS)], files=[]))
-        if row.file_name is not None:
-            views[-1].files.append(FileView(row.file_name, row.file_size))
+    last_id = None
+    for *columns, file_name, file_size in rows:
+        if columns[0] != last_id:  # the first row of a task (rows come ordered by task)
+            last_id = columns[0]
+            views.append(TaskView(*columns, files=[]))
+        if file_name is not None:
+            views[-1].files.append(FileView(file_name, file_size))
     return views
 
 
