@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(web)
     _add_bind(web)
     web.add_argument("--workers", type=int, help="worker processes (COMPRIMEMELO_WEB_WORKERS)")
-    web.add_argument("--threads", type=int, help="threads per process (COMPRIMEMELO_WEB_THREADS)")
+    web.add_argument("--threads", type=int, help="threads per process with gthread workers (COMPRIMEMELO_WEB_THREADS)")
     web.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema on start")
     web.set_defaults(run=run_web)
 
