@@ -23,6 +23,8 @@ def test_security_headers_are_on_every_response(client, path):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src" in response.headers["Content-Security-Policy"]
     assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+    for name in ("Content-Security-Policy", "Referrer-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert len(response.headers.getlist(name)) == 1, name  # a page's own value is kept, not doubled
 
 
 def test_hsts_is_sent_over_https(client):
