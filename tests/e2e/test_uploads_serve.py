@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ SIZE = 300 * 1000 * 1000
 CUT_AT = 123_456_789  # in the middle of the 15th 8 MiB chunk
 SEED = 7
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SETTLE_POLLS = 100
+SETTLE_INTERVAL_SECONDS = 0.3
 
 
 @pytest.fixture
@@ -33,6 +36,20 @@ def served(tmp_path):
     """Embedded mode: resuming is about the bytes on disk; the API tests cover PostgreSQL."""
     with serving(tmp_path, "--no-worker") as running:
         yield running
+
+
+def settled_offset(sender: ChunkSender) -> int:
+    """The offset once the server is done with the killed client's request: it may
+    still be appending what the kernel had buffered when the client died (the
+    offset a client sees then grows under it, as on Cloud Storage)."""
+    previous = None
+    for _ in range(SETTLE_POLLS):
+        offset = sender.offset()
+        if offset == previous:
+            return offset
+        previous = offset
+        time.sleep(SETTLE_INTERVAL_SECONDS)
+    raise AssertionError(f"the upload's offset kept moving: {previous}")
 
 
 def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
@@ -57,7 +74,7 @@ def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
     assert killed.returncode == -signal.SIGKILL
 
     sender = ChunkSender(session["uploadUrl"], SIZE, Pattern(SEED))
-    offset = sender.offset()
+    offset = settled_offset(sender)
     # what the kernel had delivered before the kill is kept: at most what was sent
     assert session["chunkBytes"] * (CUT_AT // session["chunkBytes"]) <= offset <= CUT_AT
     status = client.http.get(f"{base_url}/api/uploads/{session['id']}", timeout=30).json()
