@@ -170,6 +170,9 @@ def production_stack(
             for _ in range(workers):
                 running.start_worker()
             yield running
+        except BaseException:
+            print(running.logs())  # pytest shows it with the failure
+            raise
         finally:
             for process in [*running.workers, running.web]:
                 if process is not None:

@@ -33,11 +33,7 @@ def stack(postgres_url, gcs_emulator_host, pubsub_emulator_host):
         database_url=postgres_url, gcs_host=gcs_emulator_host, pubsub_host=pubsub_emulator_host,
         lease_seconds="6", signed_url_seconds="120", webhook_allow_private="on", workers=1,
     ) as running:
-        try:
-            yield running
-        except BaseException:
-            print(running.logs())
-            raise
+        yield running
 
 
 def test_one_encrypted_archive_of_many_files_notified_then_expired(stack):

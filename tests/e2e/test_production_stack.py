@@ -24,11 +24,7 @@ def stack(postgres_url, gcs_emulator_host, pubsub_emulator_host):
         database_url=postgres_url, gcs_host=gcs_emulator_host, pubsub_host=pubsub_emulator_host,
         lease_seconds="6", signed_url_seconds="120",
     ) as running:
-        try:
-            yield running
-        except BaseException:
-            print(running.logs())
-            raise
+        yield running
 
 
 def follow_signed_redirect(client: Client, url_path: str) -> bytes:

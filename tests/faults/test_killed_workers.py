@@ -85,41 +85,37 @@ def test_worker_killed_mid_batch_pubsub(postgres_url, gcs_emulator_host, pubsub_
         lease_seconds=LEASE_SECONDS, worker_concurrency=CONCURRENCY, web_workers="1",
         republish_after_seconds="10",
     ) as stack:
-        try:
-            engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
 
-            def rows():
-                with engine.connect() as connection:
-                    result = connection.execute(sa.text("SELECT id, status, lease_owner FROM tasks"))
-                    return {row.id: dict(row._mapping) for row in result}
+        def rows():
+            with engine.connect() as connection:
+                result = connection.execute(sa.text("SELECT id, status, lease_owner FROM tasks"))
+                return {row.id: dict(row._mapping) for row in result}
 
-            workers = {worker_id(worker): worker for worker in stack.workers}
-            client = Client(stack.base_url)
-            client.signup_and_login("pubsub-batch")
-            sources = make_sources(tmp_path)
-            ids = {client.upload(source, FORMAT, name=source.name)["id"]: source for source in sources}
+        workers = {worker_id(worker): worker for worker in stack.workers}
+        client = Client(stack.base_url)
+        client.signup_and_login("pubsub-batch")
+        sources = make_sources(tmp_path)
+        ids = {client.upload(source, FORMAT, name=source.name)["id"]: source for source in sources}
 
-            # The streaming pull may hand most messages to one worker: kill the busiest.
-            def busiest():
-                current = rows()
-                owner = max(workers, key=lambda candidate: len(holding(current, candidate)))
-                return owner if len(holding(current, owner)) >= 2 else None
+        # The streaming pull may hand most messages to one worker: kill the busiest.
+        def busiest():
+            current = rows()
+            owner = max(workers, key=lambda candidate: len(holding(current, candidate)))
+            return owner if len(holding(current, owner)) >= 2 else None
 
-            victim_id = wait_for(busiest, 60, "a worker to hold several tasks", interval=0.05)
-            victim = workers[victim_id]
-            victim.kill()
-            victim_tasks = holding(rows(), victim_id)
-            assert len(victim_tasks) >= 2
+        victim_id = wait_for(busiest, 60, "a worker to hold several tasks", interval=0.05)
+        victim = workers[victim_id]
+        victim.kill()
+        victim_tasks = holding(rows(), victim_id)
+        assert len(victim_tasks) >= 2
 
-            assert_each_processed_once(client, ids, victim_tasks, rows, stack.workers)
-            archives = Counter(
-                blob.name.split("/archive/")[0] for blob in stack.bucket().list_blobs() if "/archive/" in blob.name
-            )
-            assert sorted(archives.values()) == [1] * BATCH, "exactly one archive object per task"
-            engine.dispose()
-        except BaseException:
-            print(stack.logs())
-            raise
+        assert_each_processed_once(client, ids, victim_tasks, rows, stack.workers)
+        archives = Counter(
+            blob.name.split("/archive/")[0] for blob in stack.bucket().list_blobs() if "/archive/" in blob.name
+        )
+        assert sorted(archives.values()) == [1] * BATCH, "exactly one archive object per task"
+        engine.dispose()
 
 
 def test_killed_worker_task_whose_message_is_lost_too_is_recovered_by_the_sweep(deployment, tmp_path):
