@@ -154,20 +154,16 @@ def fail(session: Session, task_id: int, worker: str, *, error: str) -> bool:
 
 
 def fail_unfinished(session: Session, task_id: int, *, error: str) -> bool:
-    """Mark failed a task nobody is working on, unless it already finished (dead
-    letters). A task whose lease is live is left to its worker, which finishes
-    or fails it (a message can be dead-lettered while a slow or loaded worker
-    holds the task; should that worker die, the sweep publishes the task again)."""
+    """Mark failed a task no worker ever claimed (dead letters). A claimed task
+    is left alone: its worker finishes or fails it, or, if that worker died, the
+    sweep publishes it again and the next claim counts its attempts. Pub/Sub
+    counts deliveries, not attempts: the emulator was seen dead-lettering a
+    message it kept delivering to a killed worker, so the task never got its
+    second attempt."""
     now = utcnow()
     failed = session.execute(
         sa.update(Task)
-        .where(
-            Task.id == task_id,
-            sa.or_(
-                Task.status == TaskStatus.UPLOADED.value,
-                sa.and_(Task.status == TaskStatus.PROCESSING.value, Task.lease_expires_at < now),
-            ),
-        )
+        .where(Task.id == task_id, Task.status == TaskStatus.UPLOADED.value)
         .values(
             status=TaskStatus.FAILED.value,
             error=_truncate(error),
