@@ -107,3 +107,42 @@ def test_configured_logging_writes_json_lines_from_its_writer_thread(capsys):
         root.setLevel(level)
     assert line["message"] == "task 99 failed" and line["task_id"] == 99 and line["severity"] == "ERROR"
     assert "ValueError: bad input" in line["stack_trace"]
+
+
+def test_a_gevent_process_writes_each_line_where_it_is_logged(capsys):
+    import logging as stdlib_logging
+
+    from comprimemelo.settings import Settings
+
+    root = stdlib_logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure(Settings(log_format="json"), cooperative=True)
+        assert logs._listener is None  # no writer thread to hand lines to
+        token = logs.current_task_id.set(7)
+        try:
+            stdlib_logging.getLogger("comprimemelo.worker").warning("task %s slow", 7)
+        finally:
+            logs.current_task_id.reset(token)
+        # Written before the call returned: nothing to flush.
+        (line,) = [json.loads(text) for text in capsys.readouterr().err.splitlines() if '"task 7' in text]
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert line["message"] == "task 7 slow" and line["task_id"] == 7 and line["severity"] == "WARNING"
+
+
+def test_only_a_gevent_patched_process_counts_as_cooperative():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from comprimemelo import logs\n"
+        "before = logs._threads_are_greenlets()\n"
+        "from gevent import monkey\n"
+        "monkey.patch_all()\n"
+        "print(before, logs._threads_are_greenlets())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.split() == ["False", "True"]
