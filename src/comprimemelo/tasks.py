@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
 from comprimemelo.errors import Conflict, NotFound
-from comprimemelo.models import Task, TaskFile, utcnow
+from comprimemelo.models import Task, TaskFile, UTCDateTime, utcnow
 from comprimemelo.queue import Queue, QueueError, TaskMessage
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.storage import Storage, StorageError
+from comprimemelo.timestamps import iso_utc_sql
 
 log = logging.getLogger(__name__)
 
@@ -198,15 +200,16 @@ def expire_due(session: Session, storage: Storage, now: dt.datetime | None = Non
     return expired
 
 
-@dataclass
+@dataclass(slots=True)
 class FileView:
     filename: str
     size: int
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskView:
-    """A task as listed: the columns ``task_json`` reads, without ORM bookkeeping."""
+    """A task as listed: the columns ``task_json`` reads, without ORM bookkeeping.
+    Its timestamps come formatted by the database (``timestamps.iso_utc_sql``)."""
 
     id: int
     new_format: str
@@ -214,13 +217,13 @@ class TaskView:
     status: str
     size_original: int
     size_compressed: int | None
-    created_at: dt.datetime
-    processed_at: dt.datetime | None
+    created_at: str
+    processed_at: str | None
     attempts: int
     error: str | None
     progress: int | None
     encrypted: bool
-    expires_at: dt.datetime | None
+    expires_at: str | None
     files: list[FileView]
 
     @property
@@ -228,8 +231,13 @@ class TaskView:
         return self.files[0].filename if self.files else ""
 
 
+def _view_column(name: str) -> sa.ColumnElement:
+    column = getattr(Task, name)
+    return iso_utc_sql(column).label(name) if isinstance(column.type, UTCDateTime) else column
+
+
 # In TaskView's field order (id first), so that a row's leading columns construct one.
-_VIEW_COLUMNS = [getattr(Task, name) for name in TaskView.__dataclass_fields__ if name != "files"]
+_VIEW_COLUMNS = [_view_column(name) for name in TaskView.__dataclass_fields__ if name != "files"]
 
 
 def _list_statement(descending: bool) -> sa.Select:
@@ -251,14 +259,14 @@ def _list_statement(descending: bool) -> sa.Select:
 _LIST_STATEMENTS = {descending: _list_statement(descending) for descending in (False, True)}
 
 
-def list_tasks(session: Session, owner_id: int, *, limit: int | None, descending: bool) -> list[TaskView]:
-    """The owner's tasks by id, with their files, in one Core query on the
-    session's connection: the dashboard's poll is the API's busiest call, and
-    ORM objects (then ORM execution itself) were most of its cost."""
-    rows = session.connection().execute(
+def list_tasks(connection: Connection, owner_id: int, *, limit: int | None, descending: bool) -> list[TaskView]:
+    """The owner's tasks by id, with their files, in one Core query: the
+    dashboard's poll is the API's busiest call, and ORM objects (then ORM
+    execution itself) were most of its cost."""
+    rows = connection.execute(
         _LIST_STATEMENTS[descending],
         {"owner_id": owner_id, "limit": min(limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)},
-    )
+    ).all()  # one fetchall, not a fetchone per row
     views: list[TaskView] = []
     last_id = None
     for *columns, file_name, file_size in rows:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import jwt
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,7 @@ class Tokens:
         except (jwt.InvalidTokenError, ValueError):
             raise Unauthorized("invalid token", code="invalid_token") from None
 
-    def decode(self, token: str, session: Session) -> Claims:
+    def decode(self, token: str, connection: Connection) -> Claims:
         """The verified claims of ``token``.
 
         :raise Unauthorized: if it is malformed, signed with another key or
@@ -78,7 +79,7 @@ class Tokens:
         claims = self._verified(token)
         if claims.expires_at <= utcnow():
             raise Unauthorized("token expired", code="token_expired")
-        revoked = session.connection().execute(_IS_REVOKED, {"jti": claims.jti}).first()
+        revoked = connection.execute(_IS_REVOKED, {"jti": claims.jti}).first()
         if revoked is not None:
             raise Unauthorized("token revoked", code="token_revoked")
         return claims

@@ -1,12 +1,14 @@
 """``/api/tasks`` and ``/api/files`` through the Flask test client, on real
 storage and the real queue (the worker is not running here)."""
 
+import datetime as dt
 import io
 import zipfile
 
 import pytest
 
 from comprimemelo.bootstrap import build_services
+from comprimemelo.models import Task
 from comprimemelo.web import create_app
 
 
@@ -287,3 +289,24 @@ def test_a_list_shows_every_file_of_each_task_in_order(make_user):
     listed = user.client.get("/api/tasks?order=1", headers=user.headers).json
     assert [[f["filename"] for f in task["files"]] for task in listed] == [["single.txt"], ["one.txt", "two.txt"]]
     assert [task["size_original"] for task in listed] == [3, 3]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc),  # whole second: still 6 digits
+        dt.datetime(2026, 3, 1, 13, 30, 5, 42, tzinfo=dt.timezone(dt.timedelta(hours=2))),  # not UTC
+    ],
+)
+def test_listed_timestamps_are_the_single_tasks_written_by_the_database(make_user, services, when):
+    user = make_user()
+    task_id = user.upload("a.txt", b"x", "zip").json["id"]
+    with services.sessions() as session:
+        task = session.get(Task, task_id)
+        task.created_at = task.processed_at = task.expires_at = when
+        session.commit()
+    single = user.client.get(f"/api/tasks/{task_id}", headers=user.headers).json
+    (listed,) = user.client.get("/api/tasks", headers=user.headers).json
+    expected = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for field in ("created_at", "processed_at", "expires_at"):
+        assert listed[field] == single[field] == expected

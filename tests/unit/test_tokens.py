@@ -25,20 +25,20 @@ def session(tmp_path):
 def test_a_cached_token_still_expires(session):
     tokens = Tokens(TEST_SECRET_KEY, ttl_seconds=1)
     token = tokens.issue(7)
-    assert tokens.decode(token, session).user_id == 7  # verified and cached
+    assert tokens.decode(token, session.connection()).user_id == 7  # verified and cached
     time.sleep(1.1)
     with pytest.raises(Unauthorized) as raised:
-        tokens.decode(token, session)
+        tokens.decode(token, session.connection())
     assert raised.value.code == "token_expired"
 
 
 def test_a_cached_token_is_refused_once_revoked(session):
     tokens = Tokens(TEST_SECRET_KEY, ttl_seconds=60)
     token = tokens.issue(7)
-    claims = tokens.decode(token, session)
+    claims = tokens.decode(token, session.connection())
     Tokens.revoke(claims, session)
     with pytest.raises(Unauthorized) as raised:
-        tokens.decode(token, session)
+        tokens.decode(token, session.connection())
     assert raised.value.code == "token_revoked"
 
 
@@ -47,4 +47,4 @@ def test_a_bad_token_is_refused_every_time(session):
     forged = Tokens("another-secret-key-0123456789abcdefghijklmnop", ttl_seconds=60).issue(7)
     for _ in range(2):
         with pytest.raises(Unauthorized):
-            tokens.decode(forged, session)
+            tokens.decode(forged, session.connection())

@@ -15,14 +15,11 @@ from email.utils import make_msgid
 from comprimemelo.models import Task
 from comprimemelo.settings import Settings
 from comprimemelo.statuses import TaskStatus
+from comprimemelo.timestamps import iso_utc
 
 TASK_PROCESSED = "task.processed"
 TASK_FAILED = "task.failed"
 EVENT_TYPES = {TaskStatus.PROCESSED.value: TASK_PROCESSED, TaskStatus.FAILED.value: TASK_FAILED}
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def new_event_id() -> str:
@@ -40,7 +37,7 @@ def task_event(event_id: str, event_type: str, task: Task, settings: Settings) -
     return {
         "id": event_id,
         "type": event_type,
-        "created_at": _iso(dt.datetime.now(dt.timezone.utc)),
+        "created_at": iso_utc(dt.datetime.now(dt.timezone.utc)),
         "data": {
             "task": {
                 "id": task.id,
@@ -50,7 +47,7 @@ def task_event(event_id: str, event_type: str, task: Task, settings: Settings) -
                 "size_original": task.size_original,
                 "size_compressed": task.size_compressed,
                 "error": task.error,
-                "processed_at": _iso(task.processed_at),
+                "processed_at": iso_utc(task.processed_at),
                 "url": f"{base}/api/tasks/{task.id}",
                 "compressed_url": f"{base}/api/tasks/{task.id}/compressed" if processed else None,
             }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask
 from flask.sessions import SessionInterface
 
 from comprimemelo.bootstrap import Services, build_services
 from comprimemelo.settings import Settings
+from comprimemelo.web.context import close_request_connections
 
 
 class NoSessions(SessionInterface):
@@ -88,9 +89,7 @@ def create_app(
     app.register_blueprint(ui.bp)
 
     @app.teardown_appcontext
-    def _close_session(_error=None):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+    def _close_connections(_error=None):
+        close_request_connections()
 
     return app

@@ -9,6 +9,7 @@ from comprimemelo import tasks as task_service
 from comprimemelo.errors import InvalidInput, NotFound, UnsupportedMediaType
 from comprimemelo.models import NotificationSettings
 from comprimemelo.notifications import preferences
+from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.api_tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import db_session, services
@@ -18,17 +19,13 @@ bp = Blueprint("api_notifications", __name__, url_prefix="/api")
 FIELDS = frozenset({"email", "webhook_url"})
 
 
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def settings_json(prefs: NotificationSettings, new_secret: str | None = None) -> dict:
     body = {
         "email": bool(prefs.email_enabled),
         "webhook_url": prefs.webhook_url,
         "webhook_secret_set": bool(prefs.webhook_secret),
         "webhook_disabled": prefs.webhook_disabled_at is not None,
-        "webhook_disabled_at": _iso(prefs.webhook_disabled_at),
+        "webhook_disabled_at": iso_utc(prefs.webhook_disabled_at),
         "webhook_disabled_reason": prefs.webhook_disabled_reason,
     }
     if new_secret:
@@ -83,7 +80,7 @@ def task_notifications(task_id: int):
         "webhook": None if hook is None else {
             "url": hook.url,
             "disabled": hook.disabled_at is not None,
-            "disabled_at": _iso(hook.disabled_at),
+            "disabled_at": iso_utc(hook.disabled_at),
             "disabled_reason": hook.disabled_reason,
         },
         "events": [
@@ -96,9 +93,9 @@ def task_notifications(task_id: int):
                 "state": event.state,
                 "attempts": event.attempts,
                 "last_error": event.last_error,
-                "next_attempt_at": _iso(event.next_attempt_at) if event.state == "pending" else None,
-                "delivered_at": _iso(event.delivered_at),
-                "created_at": _iso(event.created_at),
+                "next_attempt_at": iso_utc(event.next_attempt_at) if event.state == "pending" else None,
+                "delivered_at": iso_utc(event.delivered_at),
+                "created_at": iso_utc(event.created_at),
             }
             for event in found
         ],

@@ -14,8 +14,9 @@ from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
 from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
+from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import db_connection, db_session, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
@@ -35,8 +36,9 @@ _PROCESSED = TaskStatus.PROCESSED.value
 _EXPIRED = TaskStatus.EXPIRED.value
 
 
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+def _timestamp(value: dt.datetime | str | None) -> str | None:
+    # A listed task's timestamps come formatted by the database (TaskView).
+    return value if value is None or value.__class__ is str else iso_utc(value)
 
 
 def task_json(task: Task | task_service.TaskView, *, script_root: str | None = None) -> dict:
@@ -55,13 +57,13 @@ def task_json(task: Task | task_service.TaskView, *, script_root: str | None = N
         "status": task.status,
         "size_original": task.size_original,
         "size_compressed": task.size_compressed,
-        "created_at": _iso(task.created_at),
-        "processed_at": _iso(task.processed_at),
+        "created_at": _timestamp(task.created_at),
+        "processed_at": _timestamp(task.processed_at),
         "attempts": task.attempts,
         "error": task.error,
         "progress": 100 if processed else task.progress,
         "encrypted": task.encrypted,
-        "expires_at": _iso(task.expires_at),
+        "expires_at": _timestamp(task.expires_at),
         "files": [{"filename": f.filename, "size": f.size} for f in task.files],
         "original_url": None if expired else f"{base}/original",
         "compressed_url": f"{base}/compressed" if processed else None,
@@ -225,7 +227,7 @@ def list_tasks():
     limit = _int_arg("max", minimum=1)
     order = _int_arg("order", minimum=0, maximum=1)
     found = task_service.list_tasks(
-        db_session(), current_user_id(), limit=limit, descending=order == 1
+        db_connection(), current_user_id(), limit=limit, descending=order == 1
     )
     root = request.script_root
     return [task_json(task, script_root=root) for task in found]

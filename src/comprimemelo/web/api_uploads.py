@@ -20,6 +20,7 @@ from comprimemelo import sealed
 from comprimemelo import uploads as upload_service
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
 from comprimemelo.models import UploadSession, utcnow
+from comprimemelo.timestamps import iso_utc
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
 from comprimemelo.web.api_tasks import (
     PASSWORD_FIELD,
@@ -55,10 +56,6 @@ def upload_target() -> UploadTarget:
     return target
 
 
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def session_json(row: UploadSession) -> dict:
     upload_url = row.upload_url or url_for("api_uploads.put_chunk", upload_id=row.id, _external=True)
     public_url = services().settings.public_url.rstrip("/")
@@ -74,7 +71,7 @@ def session_json(row: UploadSession) -> dict:
         "uploadUrl": upload_url,
         "method": "PUT",
         "chunkBytes": services().settings.upload_chunk_bytes,
-        "expiresAt": _iso(row.expires_at),
+        "expiresAt": iso_utc(row.expires_at),
         "taskId": row.task_id,
     }
 

@@ -16,7 +16,7 @@ from flask import g, request
 
 from comprimemelo.errors import Unauthorized
 from comprimemelo.tokens import Claims
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import db_connection, services
 
 SESSION_COOKIE = "comprimemelo_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -51,7 +51,7 @@ def current_claims() -> Claims:
         via_cookie = token is not None
     if not token:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-    claims = services().tokens.decode(token, db_session())
+    claims = services().tokens.decode(token, db_connection())
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
         if not hmac.compare_digest(sent, csrf_token_for(claims)):

@@ -37,38 +37,44 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
+        # The request's attributes are read once: each read of ``request`` or
+        # ``g`` goes through a context-local proxy.
+        req, ctx = request._get_current_object(), g._get_current_object()
+        method, path, status = req.method, req.path, response.status_code
+        request_id = getattr(ctx, "request_id", "")
         headers = response.headers
-        headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        headers[REQUEST_ID_HEADER] = request_id
         # What a view set itself wins. One pass over the names, not a setdefault
         # per header: werkzeug's scans them all each time (6% of a task list).
         present = {name.lower() for name in headers.keys()}
         defaults = SECURITY_HEADERS
         if response.mimetype == "application/json":
             defaults += JSON_HEADERS
-        if request.is_secure:
+        if req.is_secure:
             defaults += SECURE_HEADERS
         for name, value in defaults:
             if name.lower() not in present:
                 headers.add(name, value)
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        seconds = time.perf_counter() - getattr(ctx, "started", time.perf_counter())
         # Route templates, never raw paths: one series per endpoint, not per task id.
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        method = request.method if request.method in metrics.HTTP_METHODS else "other"
-        metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        route = req.url_rule.rule if req.url_rule else "unmatched"
+        if method not in metrics.HTTP_METHODS:
+            method = "other"
+        metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         metrics.HTTP_SECONDS.labels(method, route).observe(seconds)
-        if request.path not in QUIET_PATHS:
+        if path not in QUIET_PATHS:
             duration_ms = round(seconds * 1000, 1)
             access_log.info(
                 "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
+                req.method,
+                path,
+                status,
                 duration_ms,
                 extra={
-                    "request_id": g.get("request_id"),
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
+                    "request_id": request_id or None,
+                    "method": req.method,
+                    "path": path,
+                    "status": status,
                     "duration_ms": duration_ms,
                 },
             )

@@ -38,7 +38,7 @@ from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
 from comprimemelo.models import User
 from comprimemelo.tokens import Claims
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import db_connection, db_session, services
 
 bp = Blueprint("ui", __name__)
 
@@ -111,7 +111,7 @@ def session_claims() -> Claims | None:
     if not token:
         return None
     try:
-        return services().tokens.decode(token, db_session())
+        return services().tokens.decode(token, db_connection())
     except Unauthorized:
         return None
 
@@ -285,7 +285,7 @@ def dashboard():
     from comprimemelo.web.api_tasks import task_json
 
     found = task_service.list_tasks(
-        db_session(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
+        db_connection(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
     )
     settings = services().settings
     html = render_template(
