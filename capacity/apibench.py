@@ -14,9 +14,11 @@ Imports locust (gevent monkey-patching): run in the ``python -m capacity`` proce
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
+import urllib.parse
 
 import gevent
 import psutil
@@ -52,7 +54,19 @@ class ListTasks(FastHttpUser):
         self.client.get("/api/tasks", headers=self.headers, name="/api/tasks")
 
 
-def measure(host: str, tokens: list[str], users: int, spawn_rate: float, duration: float) -> dict:
+def accepted_connections(server_pid: int, port: int) -> int:
+    """Connections the server's processes have accepted; the others still wait
+    in its listen queue, their requests unanswered (and so not in the figures)."""
+    root = psutil.Process(server_pid)
+    accepted = 0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            accepted += sum(1 for connection in process.net_connections("tcp")
+                            if connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port == port)
+    return accepted
+
+
+def measure(host: str, tokens: list[str], users: int, spawn_rate: float, duration: float, server_pid: int) -> dict:
     """Start ``users`` users against ``host``; once all run, count ``duration`` seconds of requests."""
     ListTasks.tokens = tokens
     env = Environment(user_classes=[ListTasks], host=host)
@@ -68,9 +82,10 @@ def measure(host: str, tokens: list[str], users: int, spawn_rate: float, duratio
         cpu_before, started = me.cpu_times(), time.monotonic()
         gevent.sleep(duration)
         cpu_after, seconds = me.cpu_times(), time.monotonic() - started
+        accepted = accepted_connections(server_pid, urllib.parse.urlsplit(host).port)
         total = env.stats.total
         result = {
-            "users_running": runner.user_count, "seconds": round(seconds, 2), "requests": total.num_requests,
+            "users_running": runner.user_count, "connections_accepted": accepted, "seconds": round(seconds, 2), "requests": total.num_requests,
             "failures": total.num_failures, "rps": round(total.num_requests / seconds, 1),
             "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
             "p99_ms": total.get_response_time_percentile(0.99),
@@ -90,12 +105,12 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
     pool = create_pool(base_url, f"cap{random.randrange(16**8):08x}", PoolSpec(accounts, tasks_per_account))
     tokens = [account.token for account in pool]
     service_runs, bare_runs = [], []
-    with bare_server(service) as (bare_url, _process):
+    with bare_server(service) as (bare_url, bare_process):
         for round_index in range(rounds):
             order = ("service", "bare") if round_index % 2 == 0 else ("bare", "service")
             for side in order:
-                host = base_url if side == "service" else bare_url
-                result = measure(host, tokens, users, spawn_rate, duration)
+                host, pid = (base_url, service["serve_pid"]) if side == "service" else (bare_url, bare_process.pid)
+                result = measure(host, tokens, users, spawn_rate, duration, pid)
                 (service_runs if side == "service" else bare_runs).append(result)
                 log.info("round %d %-7s %s", round_index + 1, side, result)
                 gevent.sleep(3)  # let closed connections drain between runs
@@ -103,6 +118,7 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
     bare_rps = targets.median([r["rps"] for r in bare_runs])
     p95 = targets.median([r["p95_ms"] for r in service_runs])
     failures = sum(r["failures"] for r in service_runs)
+    accepted = min(r["connections_accepted"] for r in service_runs)
     throughput_ratio = targets.ratio(service_rps, bare_rps)
     checks = [
         targets.check(f"GET /api/tasks at {users} connections", service_rps, "req/s", baseline=bare_rps,
@@ -113,6 +129,9 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
                       baseline=targets.median([r["p95_ms"] for r in bare_runs]), baseline_name="bare endpoint p95",
                       target=f"< {P95_TARGET_MS} ms", met=targets.at_most(p95, P95_TARGET_MS - 1)),
         targets.check("failed requests", failures, "", target="0", met=failures == 0),
+        targets.check("connections the service had accepted at the end of a run (fewest)", accepted, "",
+                      baseline=min(r["connections_accepted"] for r in bare_runs),
+                      baseline_name="bare endpoint's", target=f"all {users}", met=accepted == users),
     ]
     return {
         "mode": "bench-api", "title": f"API: GET /api/tasks at {users} connections vs bare Flask (target 3)",

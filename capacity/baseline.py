@@ -28,7 +28,7 @@ def gunicorn_options(service: dict) -> list[str]:
     from comprimemelo import cli
 
     return ["--workers", str(service["web_workers"]), "--threads", str(service["web_threads"]),
-            "--worker-class", service.get("web_worker_class", "gthread"), "--timeout", str(cli.GUNICORN_TIMEOUT_SECONDS),
+            "--worker-class", cli.gunicorn_worker_class(service.get("web_worker_class", "gthread")), "--timeout", str(cli.GUNICORN_TIMEOUT_SECONDS),
             "--graceful-timeout", str(cli.GUNICORN_GRACEFUL_TIMEOUT_SECONDS),
             "--keep-alive", str(cli.GUNICORN_KEEPALIVE_SECONDS), "--no-control-socket"]
 

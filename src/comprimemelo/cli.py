@@ -162,6 +162,11 @@ def _child_exit(_server, worker) -> None:
     metrics.mark_process_dead(worker.pid)
 
 
+def gunicorn_worker_class(name: str) -> str:
+    """gunicorn's ``worker_class`` for ``COMPRIMEMELO_WEB_WORKER_CLASS``: gevent is ours (see gevent_worker)."""
+    return "comprimemelo.gevent_worker.GeventWorker" if name == "gevent" else name
+
+
 def _gunicorn(settings: Settings) -> None:
     from comprimemelo.gunicorn_app import GunicornApp
 
@@ -171,7 +176,7 @@ def _gunicorn(settings: Settings) -> None:
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.effective_web_workers,
             "threads": settings.web_threads,
-            "worker_class": settings.web_worker_class,
+            "worker_class": gunicorn_worker_class(settings.web_worker_class),
             "timeout": GUNICORN_TIMEOUT_SECONDS,
             "graceful_timeout": GUNICORN_GRACEFUL_TIMEOUT_SECONDS,
             "keepalive": GUNICORN_KEEPALIVE_SECONDS,
