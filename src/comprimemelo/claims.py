@@ -153,30 +153,6 @@ def fail(session: Session, task_id: int, worker: str, *, error: str) -> bool:
     return _finish_attempt(session, task_id, worker, TaskStatus.FAILED, error)
 
 
-def fail_unfinished(session: Session, task_id: int, *, error: str) -> bool:
-    """Mark failed a task no worker ever claimed (dead letters). A claimed task
-    is left alone: its worker finishes or fails it, or, if that worker died, the
-    sweep publishes it again and the next claim counts its attempts. Pub/Sub
-    counts deliveries, not attempts: the emulator was seen dead-lettering a
-    message it kept delivering to a killed worker, so the task never got its
-    second attempt."""
-    now = utcnow()
-    failed = session.execute(
-        sa.update(Task)
-        .where(Task.id == task_id, Task.status == TaskStatus.UPLOADED.value)
-        .values(
-            status=TaskStatus.FAILED.value,
-            error=_truncate(error),
-            processed_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
-    return bool(failed)
-
-
 def _finish_attempt(
     session: Session,
     task_id: int,

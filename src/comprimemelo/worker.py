@@ -32,7 +32,8 @@ from comprimemelo.models import Task
 from comprimemelo.queue import Delivery, Queue, QueueError
 from comprimemelo.settings import Settings
 from comprimemelo.storage import ObjectNotFound, Storage, StorageError
-from comprimemelo.tasks import archive_key, expire_due, republish_stale
+from comprimemelo.statuses import TaskStatus
+from comprimemelo.tasks import archive_key, expire_due, publish, republish_stale
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class Worker:
                 log.info("republished %d stale tasks", count)
         except SQLAlchemyError as error:
             log.warning("sweep failed: %s", error)
-        self.fail_dead_letters()
+        self.requeue_dead_letters()
         uploads.sweep_abandoned(self.sessions, self.storage)
         self.sweep_spool()
         self.expire_due()
@@ -252,29 +253,31 @@ class Worker:
             log.info("expired %d tasks", expired)
         return expired
 
-    def fail_dead_letters(self) -> int:
-        """Mark failed every unfinished task whose message the queue gave up on
-        (Pub/Sub's dead-letter subscription), then drop the message."""
-        failed = 0
+    def requeue_dead_letters(self) -> int:
+        """Publish again the message of every unfinished task Pub/Sub gave up
+        on (its dead-letter subscription), sealed password included, then drop
+        the dead letter.
+
+        A dead letter counts deliveries, not attempts: the emulator dead-lettered
+        messages it kept delivering to a killed worker, and during a database
+        outage workers give messages back unclaimed. Neither says anything of
+        the task, so none is failed here: attempts are counted, and bounded by
+        ``max_attempts``, where a worker claims the task."""
+        requeued = 0
         try:
             for letter in self.queue.dead_letters():
-                task_id = letter.message.task_id
-                attempts = letter.delivery_attempt or "too many"
+                message = letter.message
                 with self.sessions() as session:
-                    changed = claims.fail_unfinished(
-                        session,
-                        task_id,
-                        error=f"the task message was dead-lettered after {attempts} delivery attempts",
-                    )
+                    task = session.get(Task, message.task_id)
+                    if task is not None and not TaskStatus(task.status).finished:
+                        if not publish(session, self.queue, task, sealed_password=message.sealed_password):
+                            continue  # kept, with its password, for the next sweep
+                        requeued += 1
+                        log.warning("task %s published again: its message was dead-lettered", task.id)
                 letter.ack()
-                if changed:
-                    failed += 1
-                    metrics.TASK_FAILURES.labels("dead_lettered").inc()
-                    log.error("task %s failed: its message was dead-lettered", task_id)
-                    self._notify(task_id, "failed")
         except (QueueError, SQLAlchemyError) as error:
             log.warning("dead-letter sweep failed: %s", error)
-        return failed
+        return requeued
 
     # -- one task ----------------------------------------------------------
 

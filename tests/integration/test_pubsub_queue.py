@@ -228,25 +228,30 @@ def test_a_lost_publish_is_republished_by_the_sweep_and_processed(make_user, ser
     assert task.attempts == 1 and task.published_at is not None
 
 
-def test_a_dead_lettered_task_is_marked_failed_not_left_pending(make_user, services, topology):
+def test_a_dead_lettered_task_is_published_again_with_its_password_not_failed(make_user, services, topology):
     from comprimemelo.worker import Worker
 
-    task_id = make_user().upload("doomed.txt", b"x" * 100).json["id"]
+    response = make_user().upload("doomed.txt", b"x" * 100, "zip", password="a secret")
+    task_id = response.json["id"]
     consumer = open_queue(services.settings, services.engine, subscribe=True)
     try:
         for attempt in range(1, 6):  # max_delivery_attempts of the subscription
             (delivery,) = receive_until(consumer, 1)
             assert delivery.delivery_attempt == attempt
-            delivery.nack()
+            sealed_password = delivery.message.sealed_password
+            delivery.nack()  # e.g. a database outage: the task is never claimed
         worker = Worker(services.settings, services.sessions, services.storage, consumer)
         deadline = time.monotonic() + WAIT_SECONDS
-        while not worker.fail_dead_letters() and time.monotonic() < deadline:
+        while not worker.requeue_dead_letters() and time.monotonic() < deadline:
             time.sleep(0.5)
+        (again,) = receive_until(consumer, 1)
+        again.ack()
         remaining = consumer.dead_letters()
     finally:
         consumer.close()
     with services.sessions() as session:
         task = session.get(Task, task_id)
-    assert task.status == "failed"
-    assert "dead-lettered after 5 delivery attempts" in task.error
+    assert task.status == "uploaded" and task.attempts == 0 and task.error is None
+    assert again.message.task_id == task_id and again.delivery_attempt == 1  # a fresh message
+    assert sealed_password is not None and again.message.sealed_password == sealed_password
     assert remaining == []  # acked: handled once

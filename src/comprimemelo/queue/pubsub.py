@@ -17,7 +17,7 @@ The subscription is meant to have exactly-once delivery (acks are confirmed),
 a retry policy, and a dead-letter policy: a message delivered
 ``MAX_DELIVERY_ATTEMPTS`` times without an ack goes to the dead-letter topic,
 whose subscription (``COMPRIMEMELO_DEAD_LETTER_SUBSCRIPTION``) the worker reads
-with ``dead_letters`` to mark those tasks failed. ``ensure_topology`` creates
+with ``dead_letters`` to publish unfinished tasks again. ``ensure_topology`` creates
 all of it (emulator, tests and the local stack; production uses Terraform).
 """
 
