@@ -2,7 +2,7 @@
 
 One format, written two ways: ``iso_utc`` from a Python datetime, and
 ``iso_utc_sql`` by the database itself, for lists. Parsing a column into a
-datetime and formatting it again cost the task list an eighth of its CPU; the
+datetime and formatting it again cost the task list a sixth of its time; the
 database writes the same text for free. A test pins the two to each other on
 SQLite and PostgreSQL.
 """
