@@ -65,6 +65,9 @@ class User(Base):
     email_lower: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One more whenever the user's task list changes: kept by database triggers
+    # (migration 0006), read by ``web.listcache``. Never written by the app.
+    tasks_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class Task(Base):

@@ -91,7 +91,8 @@ def test_publish_wakes_a_waiting_receiver_in_the_same_process(services):
     started = time.monotonic()
     queue.publish(message(3))
     thread.join(5)
-    assert result and time.monotonic() - started < 1
+    # Woken, not timed out: well under the receive's 5 s (1 s proved too tight on a loaded machine).
+    assert result and time.monotonic() - started < 2.5
 
 
 CHILD_RECEIVER = """

@@ -53,6 +53,9 @@ def create_app(
     from comprimemelo import metrics
 
     app.extensions["comprimemelo.metrics"] = metrics.registry(metrics.state_collector(services.sessions, services.queue))
+    from comprimemelo.web.listcache import EXTENSION, ListCache
+
+    app.extensions[EXTENSION] = ListCache()
 
     from comprimemelo.web import api_auth, api_tasks, api_uploads, errors, observability, ratelimit, system
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from flask import Blueprint, Response, redirect, request, send_file, url_for
+from flask import Blueprint, Response, current_app, redirect, request, send_file, url_for
 
 from comprimemelo import notifications, sealed
 from comprimemelo import tasks as task_service
@@ -18,6 +18,8 @@ from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import db_connection, db_session, services
 from comprimemelo.web.idempotency import Recorder, idempotent
+from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
+from comprimemelo.web.listcache import ListCache
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
 
@@ -226,11 +228,19 @@ def list_formats():
 def list_tasks():
     limit = _int_arg("max", minimum=1)
     order = _int_arg("order", minimum=0, maximum=1)
-    found = task_service.list_tasks(
-        db_connection(), current_user_id(), limit=limit, descending=order == 1
-    )
-    root = request.script_root
-    return [task_json(task, script_root=root) for task in found]
+    connection, owner, root = db_connection(), current_user_id(), request.script_root
+    # Read before the list: a body is never older than the version it is filed under.
+    version = task_service.list_version(connection, owner)
+    lists: ListCache = current_app.extensions[LIST_CACHE]
+    key = (owner, limit, order, root)
+    body = lists.get(key, version) if version is not None else None
+    if body is not None:
+        return current_app.response_class(body, mimetype=current_app.json.mimetype)
+    found = task_service.list_tasks(connection, owner, limit=limit, descending=order == 1)
+    response = current_app.json.response([task_json(task, script_root=root) for task in found])
+    if version is not None:
+        lists.put(key, version, response.get_data())
+    return response
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
