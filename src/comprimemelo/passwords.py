@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from comprimemelo.cooperative import off_the_event_loop
 from comprimemelo.settings import Settings
 
 MAX_PASSWORD_LENGTH = 1024
@@ -31,18 +31,6 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def _off_the_event_loop(function, *args):
-    """Call ``function``; under gevent (the web's default worker class), in the
-    hub's pool of real threads: a hash takes a core for a tenth of a second, and
-    on the loop it would stall every other request of the process meanwhile."""
-    if "gevent.monkey" in sys.modules:
-        from gevent import get_hub, monkey
-
-        if monkey.is_module_patched("threading"):
-            return get_hub().threadpool.apply(function, args)
-    return function(*args)
-
-
 class Passwords:
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(
@@ -61,12 +49,12 @@ class Passwords:
 
     def hash(self, password: str) -> str:
         with self._slots:
-            return _off_the_event_loop(self._hasher.hash, password)
+            return off_the_event_loop(self._hasher.hash, password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
             with self._slots:
-                return _off_the_event_loop(self._hasher.verify, password_hash or self._dummy_hash, password) and (
+                return off_the_event_loop(self._hasher.verify, password_hash or self._dummy_hash, password) and (
                     password_hash is not None
                 )
         except (VerificationError, InvalidHashError):

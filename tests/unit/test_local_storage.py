@@ -102,3 +102,35 @@ def test_the_spool_sweep_removes_only_old_leftover_files(tmp_path):
 
 def test_sweeping_a_storage_that_never_received_anything_is_a_no_op(tmp_path):
     assert LocalStorage(tmp_path / "never-used").sweep_spool(0) == 0
+
+
+def test_under_gevent_an_uploads_fsync_runs_off_the_event_loop(tmp_path):
+    """On a gevent web worker's loop, a long fsync would stall every other request of the process."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent('''
+        import sys
+        from gevent import monkey
+        monkey.patch_all()
+        import os
+        native_id = monkey.get_original("threading", "get_native_id")
+        synced_on = []
+        real_fsync = os.fsync
+        def fsync(fd):
+            synced_on.append(native_id())
+            real_fsync(fd)
+        os.fsync = fsync
+        from comprimemelo.storage.local import LocalStorage
+        storage = LocalStorage(sys.argv[1])
+        with storage.spool() as spooled:
+            spooled.write(b"spooled upload")
+            spooled.seek(0)
+            storage.put_stream("a/spooled", spooled)
+        storage.put_stream("a/copied", __import__("io").BytesIO(b"copied upload"))
+        print(len(synced_on), all(thread != native_id() for thread in synced_on))
+    ''')
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.split() == ["2", "True"], result.stderr

@@ -110,8 +110,8 @@ def test_under_gevent_hashing_runs_on_a_real_thread_not_the_event_loop():
         from gevent import monkey
         monkey.patch_all()
         native_id = monkey.get_original("threading", "get_native_id")
-        from comprimemelo.passwords import _off_the_event_loop
-        print(native_id() != _off_the_event_loop(native_id))
+        from comprimemelo.cooperative import off_the_event_loop
+        print(native_id() != off_the_event_loop(native_id))
     ''')
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "True", result.stderr
@@ -120,6 +120,6 @@ def test_under_gevent_hashing_runs_on_a_real_thread_not_the_event_loop():
 def test_without_gevent_hashing_runs_on_the_calling_thread():
     import threading
 
-    from comprimemelo.passwords import _off_the_event_loop
+    from comprimemelo.cooperative import off_the_event_loop
 
-    assert _off_the_event_loop(threading.get_native_id) == threading.get_native_id()
+    assert off_the_event_loop(threading.get_native_id) == threading.get_native_id()

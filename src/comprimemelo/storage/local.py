@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
+from comprimemelo.cooperative import off_the_event_loop
 from comprimemelo.storage import ObjectNotFound, StorageError
 
 COPY_BUFFER_BYTES = 1024 * 1024
@@ -55,7 +56,7 @@ class LocalStorage:
             with os.fdopen(fd, "wb") as temp:
                 size = _copy(stream, temp)
                 temp.flush()
-                os.fsync(temp.fileno())
+                off_the_event_loop(os.fsync, temp.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp_name, target)
         except BaseException as error:
@@ -94,7 +95,7 @@ class LocalStorage:
         its own name until its owner closes it."""
         try:
             stream.flush()
-            os.fsync(stream.fileno())
+            off_the_event_loop(os.fsync, stream.fileno())  # a 2 GiB fsync takes seconds
             size = os.fstat(stream.fileno()).st_size
             target.parent.mkdir(parents=True, exist_ok=True)
             # Linked under a fresh name, then renamed: atomic, and replaces like the copy does.

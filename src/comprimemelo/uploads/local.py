@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from comprimemelo.cooperative import off_the_event_loop
 from comprimemelo.errors import Conflict
 from comprimemelo.storage import StorageError
 from comprimemelo.storage.local import TEMP_DIR_NAME, LocalStorage
@@ -79,7 +80,7 @@ class LocalUploads:
                     offset += len(piece)
                     length -= len(piece)
             finally:  # keep what arrived, even from a connection that dropped
-                os.fsync(fd)
+                off_the_event_loop(os.fsync, fd)
         return offset
 
     def finish(self, key: str, size: int) -> None:
@@ -123,7 +124,7 @@ def _exclusive(fd: int) -> Iterator[None]:
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        off_the_event_loop(os.fsync, fd)
     finally:
         os.close(fd)
 
