@@ -16,10 +16,15 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def off_the_event_loop(function: Callable[..., T], *args) -> T:
-    if "gevent.monkey" in sys.modules:
-        from gevent import get_hub, monkey
+def threads_are_greenlets() -> bool:
+    """True in a process gevent has monkey-patched (a gevent gunicorn worker)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("threading")
 
-        if monkey.is_module_patched("threading"):
-            return get_hub().threadpool.apply(function, args)
+
+def off_the_event_loop(function: Callable[..., T], *args) -> T:
+    if threads_are_greenlets():
+        from gevent import get_hub
+
+        return get_hub().threadpool.apply(function, args)
     return function(*args)

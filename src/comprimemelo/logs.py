@@ -12,6 +12,7 @@ import logging.handlers
 import queue
 import sys
 
+from comprimemelo.cooperative import threads_are_greenlets
 from comprimemelo.settings import Settings
 
 # The task a worker thread is on: every line it logs carries the task id.
@@ -103,7 +104,7 @@ def configure(settings: Settings, *, cooperative: bool | None = None) -> None:
         _listener.stop()
         _listener = None
     if cooperative is None:
-        cooperative = _threads_are_greenlets()
+        cooperative = threads_are_greenlets()
     if cooperative:
         entry: logging.Handler = handler
     else:
@@ -117,12 +118,6 @@ def configure(settings: Settings, *, cooperative: bool | None = None) -> None:
     root.setLevel(settings.log_level.upper())
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _threads_are_greenlets() -> bool:
-    """True in a process gevent has monkey-patched (a gevent gunicorn worker)."""
-    monkey = sys.modules.get("gevent.monkey")
-    return monkey is not None and monkey.is_module_patched("threading")
 
 
 @atexit.register

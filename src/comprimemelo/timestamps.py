@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+
 def iso_utc(value: dt.datetime | None) -> str | None:
     """``value`` (timezone-aware) as the API writes it; None stays None."""
     if value is None:

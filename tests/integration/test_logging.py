@@ -138,11 +138,11 @@ def test_only_a_gevent_patched_process_counts_as_cooperative():
 
     probe = (
         "import sys\n"
-        "from comprimemelo import logs\n"
-        "before = logs._threads_are_greenlets()\n"
+        "from comprimemelo.cooperative import threads_are_greenlets\n"
+        "before = threads_are_greenlets()\n"
         "from gevent import monkey\n"
         "monkey.patch_all()\n"
-        "print(before, logs._threads_are_greenlets())\n"
+        "print(before, threads_are_greenlets())\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.split() == ["False", "True"]
