@@ -14,13 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comprimemelo.errors import Unauthorized
-from comprimemelo.models import RevokedToken, utcnow
+from comprimemelo.models import RevokedToken, User, utcnow
 
 ALGORITHM = "HS256"
 ISSUER = "comprimemelo"
 # Every authenticated request asks this: a prebuilt Core query, since ORM
-# loading (``session.get``) was a fifth of a task list's cost.
-_IS_REVOKED = sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti"))
+# loading (``session.get``) was a fifth of a task list's cost. It reads the
+# caller's task-list version too: the dashboard's poll needs both, and one
+# statement is one round trip to the database instead of two. Two scalar
+# subqueries, so there is always exactly one row.
+_CHECK_CALLER = sa.select(
+    sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti")).scalar_subquery(),
+    sa.select(User.tasks_version).where(User.id == sa.bindparam("user_id")).scalar_subquery(),
+)
 VERIFIED_CACHE_SIZE = 4096
 
 
@@ -29,6 +35,16 @@ class Claims:
     user_id: int
     jti: str
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, as the database saw them when it was checked."""
+
+    claims: Claims
+    # ``users.tasks_version`` at the check (None: no such user): the version
+    # a cached task list must match (web/listcache.py).
+    tasks_version: int | None
 
 
 class Tokens:
@@ -76,13 +92,22 @@ class Tokens:
         :raise Unauthorized: if it is malformed, signed with another key or
             algorithm, expired, or revoked.
         """
+        return self.authenticate(token, connection).claims
+
+    def authenticate(self, token: str, connection: Connection) -> Caller:
+        """``decode``, with the caller's task-list version read in the same statement.
+
+        :raise Unauthorized: as ``decode``.
+        """
         claims = self._verified(token)
         if claims.expires_at <= utcnow():
             raise Unauthorized("token expired", code="token_expired")
-        revoked = connection.execute(_IS_REVOKED, {"jti": claims.jti}).first()
+        revoked, tasks_version = connection.execute(
+            _CHECK_CALLER, {"jti": claims.jti, "user_id": claims.user_id}
+        ).one()
         if revoked is not None:
             raise Unauthorized("token revoked", code="token_revoked")
-        return claims
+        return Caller(claims, tasks_version)
 
     @staticmethod
     def revoke(claims: Claims, session: Session) -> None:

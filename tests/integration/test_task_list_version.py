@@ -86,3 +86,46 @@ def test_a_cached_list_shows_what_another_process_changed(make_user, services):
         session.commit()
     (listed,) = user.client.get("/api/tasks", headers=user.headers).json
     assert (listed["status"], listed["progress"]) == ("processing", 30)
+
+
+def test_a_client_holding_the_current_list_is_answered_304_until_it_changes(make_user, services):
+    user = make_user()
+    user.upload("a.txt", b"x", "zip")
+    first = user.client.get("/api/tasks", headers=user.headers)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-cache"
+    etag = first.headers["ETag"]
+    for _ in range(2):  # built, then from the cache: the same tag
+        unchanged = user.client.get("/api/tasks", headers={**user.headers, "If-None-Match": etag})
+        assert (unchanged.status_code, unchanged.data, unchanged.headers["ETag"]) == (304, b"", etag)
+    user.upload("b.txt", b"y", "zip")
+    changed = user.client.get("/api/tasks", headers={**user.headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert [task["files"][0]["filename"] for task in changed.json] == ["a.txt", "b.txt"]
+
+
+def test_another_users_tag_does_not_get_their_list_answered_304(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    alice.upload("a.txt", b"x", "zip")
+    bob.upload("a.txt", b"x", "zip")
+    etag = alice.client.get("/api/tasks", headers=alice.headers).headers["ETag"]
+    answer = bob.client.get("/api/tasks", headers={**bob.headers, "If-None-Match": etag})
+    assert answer.status_code == 200 and answer.json[0]["id"] != alice.client.get(
+        "/api/tasks", headers=alice.headers).json[0]["id"]
+
+
+def test_an_unchanged_list_costs_one_database_statement(make_user, services):
+    """The token check reads the list's version in the same statement."""
+    user = make_user()
+    user.upload("a.txt", b"x", "zip")
+    user.client.get("/api/tasks", headers=user.headers)  # fills the cache
+    statements = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    sa.event.listen(services.engine, "before_cursor_execute", record)
+    try:
+        assert user.client.get("/api/tasks", headers=user.headers).status_code == 200
+    finally:
+        sa.event.remove(services.engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements

@@ -15,11 +15,11 @@ from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, PayloadT
 from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.timestamps import iso_utc
-from comprimemelo.web.auth import current_user_id, login_required
+from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
 from comprimemelo.web.context import db_connection, db_session, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
-from comprimemelo.web.listcache import ListCache
+from comprimemelo.web.listcache import ListBody, ListCache
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
 
@@ -35,6 +35,10 @@ ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 MAX_TASK_ID = 2**31 - 1
 # Read once: a list compares 20 statuses, and an Enum's ``.value`` is a lookup each time.
 _PROCESSED = TaskStatus.PROCESSED.value
+# A browser may keep the list, but must ask whether it still holds (a 304 is
+# cheap); it is per caller, so no shared cache may keep it.
+LIST_CACHE_CONTROL = "private, no-cache"
+LIST_VARY = "Authorization, Cookie"
 _EXPIRED = TaskStatus.EXPIRED.value
 
 
@@ -226,21 +230,27 @@ def list_formats():
 @bp.get("/tasks")
 @login_required
 def list_tasks():
+    """The caller's tasks; ``If-None-Match`` with the last ``ETag`` gets 304
+    while nothing changed (the dashboard's poll)."""
     limit = _int_arg("max", minimum=1)
     order = _int_arg("order", minimum=0, maximum=1)
-    connection, owner, root = db_connection(), current_user_id(), request.script_root
-    # Read before the list: a body is never older than the version it is filed under.
-    version = task_service.list_version(connection, owner)
+    owner, root = current_user_id(), request.script_root
+    # Read with the token check, before the list: a body is never older than
+    # the version it is filed under.
+    version = current_tasks_version()
     lists: ListCache = current_app.extensions[LIST_CACHE]
     key = (owner, limit, order, root)
-    body = lists.get(key, version) if version is not None else None
-    if body is not None:
-        return current_app.response_class(body, mimetype=current_app.json.mimetype)
-    found = task_service.list_tasks(connection, owner, limit=limit, descending=order == 1)
-    response = current_app.json.response([task_json(task, script_root=root) for task in found])
-    if version is not None:
-        lists.put(key, version, response.get_data())
-    return response
+    listed = lists.get(key, version) if version is not None else None
+    if listed is None:
+        found = task_service.list_tasks(db_connection(), owner, limit=limit, descending=order == 1)
+        rendered = current_app.json.response([task_json(task, script_root=root) for task in found])
+        listed = ListBody.of(rendered.get_data())
+        if version is not None:
+            lists.put(key, version, listed)
+    headers = {"ETag": f'"{listed.etag}"', "Cache-Control": LIST_CACHE_CONTROL, "Vary": LIST_VARY}
+    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(listed.etag):
+        return current_app.response_class(status=304, headers=headers)
+    return current_app.response_class(listed.body, mimetype=current_app.json.mimetype, headers=headers)
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:

@@ -15,7 +15,7 @@ import hmac
 from flask import g, request
 
 from comprimemelo.errors import Unauthorized
-from comprimemelo.tokens import Claims
+from comprimemelo.tokens import Caller, Claims
 from comprimemelo.web.context import db_connection, services
 
 SESSION_COOKIE = "comprimemelo_session"
@@ -42,8 +42,17 @@ def current_claims() -> Claims:
 
     :raise Unauthorized: if no valid credentials came, or the CSRF check fails.
     """
-    if "claims" in g:
-        return g.claims
+    return _current_caller().claims
+
+
+def current_tasks_version() -> int | None:
+    """The caller's task-list version, read when their token was checked."""
+    return _current_caller().tasks_version
+
+
+def _current_caller() -> Caller:
+    if "caller" in g:
+        return g.caller
     token = bearer_token()
     via_cookie = False
     if token is None:
@@ -51,13 +60,14 @@ def current_claims() -> Claims:
         via_cookie = token is not None
     if not token:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-    claims = services().tokens.decode(token, db_connection())
+    caller = services().tokens.authenticate(token, db_connection())
+    claims = caller.claims
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
         if not hmac.compare_digest(sent, csrf_token_for(claims)):
             raise Unauthorized("missing or wrong CSRF token", code="csrf_failed")
-    g.claims = claims
-    return claims
+    g.caller = caller
+    return caller
 
 
 def login_required(view):

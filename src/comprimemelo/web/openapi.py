@@ -75,6 +75,12 @@ ANY_FILE_RESPONSE = {
 }
 REDIRECT = {"description": "Redirect to a short-lived signed URL (Cloud Storage)"}
 EXPIRED = _error("The task expired: its retention ended and its files were deleted")
+LIST_ETAG = {
+    "ETag": {
+        "description": "Names this list's bytes; send it back in `If-None-Match` to poll without a body",
+        "schema": {"type": "string"},
+    },
+}
 IDEMPOTENCY_KEY = {
     "name": IDEMPOTENCY_HEADER,
     "in": "header",
@@ -342,9 +348,12 @@ def openapi_document() -> dict:
                          "description": "At most this many tasks (capped at 1000)"},
                         {"name": "order", "in": "query", "schema": {"type": "integer", "enum": [0, 1]},
                          "description": "0: ascending by id (default), 1: descending"},
+                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+                         "description": "The `ETag` of a list already held: 304 while it still holds"},
                     ],
                     "responses": _touches_database({
-                        "200": _json({"type": "array", "items": _ref("Task")}, "The tasks"),
+                        "200": _json({"type": "array", "items": _ref("Task")}, "The tasks", LIST_ETAG),
+                        "304": {"description": "The list is unchanged since the `ETag` sent", "headers": LIST_ETAG},
                         "400": _error("Bad query parameter"),
                         "401": UNAUTHORIZED,
                     }),

@@ -301,7 +301,8 @@
     try {
       const response = await fetch(tasksUrl, {
         credentials: "same-origin",
-        cache: "no-store",
+        // Revalidate what the browser holds: an unchanged list comes back 304, without a body.
+        cache: "no-cache",
         headers: { Accept: "application/json" },
       });
       if (response.status === 401) {
