@@ -56,6 +56,9 @@ def create_app(
     from comprimemelo.web.listcache import EXTENSION, ListCache
 
     app.extensions[EXTENSION] = ListCache()
+    from comprimemelo.web import dbgate
+
+    app.extensions[dbgate.EXTENSION] = dbgate.FairGate(settings.effective_db_pool_size)
 
     from comprimemelo.web import api_auth, api_tasks, api_uploads, errors, observability, ratelimit, system
 

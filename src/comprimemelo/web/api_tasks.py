@@ -16,7 +16,7 @@ from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
-from comprimemelo.web.context import db_connection, db_session, services
+from comprimemelo.web.context import db_connection, db_session, release_database, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
 from comprimemelo.web.listcache import ListBody, ListCache
@@ -158,6 +158,7 @@ def create_task():
             f"send multipart/form-data with the file in {FILE_FIELD!r} "
             f"and the format in {FORMAT_FIELD!r}"
         )
+    release_database()  # the caller is known; the body may take minutes to arrive
     parts = request.files.getlist(FILE_FIELD)
     if not parts:
         raise InvalidInput(f"missing file field {FILE_FIELD!r}", code="missing_file")

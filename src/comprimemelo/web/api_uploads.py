@@ -33,7 +33,7 @@ from comprimemelo.web.api_tasks import (
     task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import db_session, release_database, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
@@ -203,11 +203,13 @@ def put_chunk(upload_id: str):
         )
     if row.state != UploadState.OPEN.value:
         raise OffsetMismatch(row.size, f"upload {row.id} is complete")
+    release_database()  # the chunk may take minutes to arrive
     try:
         received = append(row.storage_key, first, length, request.stream)
     except SessionGone:
         raise NotFound(f"upload {upload_id} expired; start a new one") from None
-    upload_service.record_progress(db, target, settings, row, received)
+    row = upload_service.get_by_capability(db_session(), upload_id)
+    upload_service.record_progress(db_session(), target, settings, row, received)
     if received < first + length:
         raise InvalidInput(
             f"the chunk ended after {received - first} of {length} bytes", code="chunk_incomplete"

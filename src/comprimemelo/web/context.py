@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from comprimemelo.bootstrap import Services
+from comprimemelo.web import dbgate
 
 
 def services() -> Services:
@@ -21,6 +22,7 @@ def db_connection() -> Connection:
     if session is not None:
         return session.connection()
     if "db_connection" not in g:
+        _take_turn()
         g.db_connection = services().engine.connect()
     return g.db_connection
 
@@ -30,15 +32,40 @@ def db_session() -> Session:
     if "db_session" not in g:
         # Back to the pool first: a request never holds two connections, which
         # could wait on each other when the pool is empty.
-        close_request_connections()
+        _close_connections()
+        _take_turn()
         g.db_session = services().sessions()
     return g.db_session
 
 
-def close_request_connections() -> None:
+def _take_turn() -> None:
+    """Wait for a turn at the database (web/dbgate.py); kept until teardown."""
+    if "db_turn" not in g:
+        dbgate.enter(current_app.extensions[dbgate.EXTENSION])
+        g.db_turn = True
+
+
+def _close_connections() -> None:
     connection = g.pop("db_connection", None)
     if connection is not None:
         connection.close()
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def close_request_connections() -> None:
+    """At teardown: the connections go back to the pool, then the turn is passed on."""
+    try:
+        _close_connections()
+    finally:
+        if g.pop("db_turn", None):
+            current_app.extensions[dbgate.EXTENSION].release()
+
+
+def release_database() -> None:
+    """Done with the database for now (before reading a large body from the
+    client, which may take minutes): the connection goes back to the pool and
+    the turn to the next request; the next query waits for a new turn.
+    Objects loaded so far stay readable, detached from any session."""
+    close_request_connections()
