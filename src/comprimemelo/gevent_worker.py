@@ -10,11 +10,19 @@ were still waiting in the listen queue, unanswered, while the rest were served
 (``capacity bench-api`` counted them with ``ss``). Taking up to
 ``ACCEPT_PER_TURN`` per turn empties the queue in a few turns and still
 leaves some for the other workers.
+
+Request bodies: for a body of known length gunicorn reads up to 1 MiB from
+the socket when the application asks for less, and keeps the rest by copying
+it into a new buffer on every read. With werkzeug's 256 KiB multipart reads
+that copying was a fifth of a web process's time during uploads (py-spy);
+socket reads no larger than werkzeug's leave little to copy. gunicorn reads
+large to spare OS threads the GIL hand-over per ``recv``; greenlets have none.
 """
 
 from __future__ import annotations
 
 from gevent.server import StreamServer
+from gunicorn.http import unreader
 from gunicorn.workers import ggevent
 
 ACCEPT_PER_TURN = 16
@@ -34,4 +42,8 @@ class GeventWorker(ggevent.GeventWorker):
     def run(self) -> None:
         # The name gunicorn's ``run`` builds its server with; this process's only.
         ggevent.StreamServer = _StreamServer
+        # Imported here, once gevent has patched the process: it brings in Flask.
+        from comprimemelo.web.uploading import MULTIPART_READ_BYTES
+
+        unreader.SocketUnreader.max_body_chunk = MULTIPART_READ_BYTES
         super().run()
