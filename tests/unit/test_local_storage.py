@@ -84,6 +84,40 @@ def test_a_stream_that_is_not_this_storages_spool_is_copied(tmp_path):
     assert storage.local_path("k").read_bytes() == b"from another root"
 
 
+def test_the_workers_files_are_linked_not_copied_on_the_same_file_system(tmp_path):
+    storage = LocalStorage(tmp_path / "files")
+    storage.put_stream("tasks/a/original/0", io.BytesIO(b"original"))
+    taken = tmp_path / "in-0"
+    storage.get_file("tasks/a/original/0", taken)
+    assert os.stat(taken).st_ino == os.stat(storage.local_path("tasks/a/original/0")).st_ino
+    storage.put_stream("tasks/a/original/0", io.BytesIO(b"replaced"))  # stored files are replaced, not changed
+    assert taken.read_bytes() == b"original"
+    archive = tmp_path / "out.zip"
+    archive.write_bytes(b"archive bytes")
+    assert storage.put_file("tasks/a/compressed.zip", archive) == len(b"archive bytes")
+    assert os.stat(archive).st_ino == os.stat(storage.local_path("tasks/a/compressed.zip")).st_ino
+    archive.unlink()  # the worker's temporary folder goes away
+    assert storage.local_path("tasks/a/compressed.zip").read_bytes() == b"archive bytes"
+    assert list((tmp_path / "files" / ".incoming").iterdir()) == []
+
+
+def test_the_workers_files_are_copied_where_links_are_refused(tmp_path, monkeypatch):
+    storage = LocalStorage(tmp_path / "files")
+    storage.put_stream("k", io.BytesIO(b"original"))
+
+    def cross_device(*_args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    storage.get_file("k", tmp_path / "taken")
+    archive = tmp_path / "out.zip"
+    archive.write_bytes(b"archive bytes")
+    assert storage.put_file("compressed", archive) == len(b"archive bytes")
+    assert (tmp_path / "taken").read_bytes() == b"original"
+    assert storage.local_path("compressed").read_bytes() == b"archive bytes"
+    assert os.stat(archive).st_ino != os.stat(storage.local_path("compressed")).st_ino
+
+
 def test_the_spool_sweep_removes_only_old_leftover_files(tmp_path):
     storage = LocalStorage(tmp_path / "files")
     incoming = tmp_path / "files" / ".incoming"

@@ -97,20 +97,40 @@ class LocalStorage:
             stream.flush()
             off_the_event_loop(os.fsync, stream.fileno())  # a 2 GiB fsync takes seconds
             size = os.fstat(stream.fileno()).st_size
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Linked under a fresh name, then renamed: atomic, and replaces like the copy does.
-            link = self._incoming / f"link-{uuid.uuid4().hex}"
-            os.link(stream.name, link)
-            os.replace(link, target)
+            self._link_into_place(Path(stream.name), target)
         except OSError as error:
             raise StorageError(f"cannot write {key}: {error.strerror or error}") from error
         return size
 
+    def _link_into_place(self, source: Path, target: Path) -> None:
+        """Linked under a fresh name, then renamed: atomic, and replaces like the copy does."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        link = self._incoming / f"link-{uuid.uuid4().hex}"
+        os.link(source, link)
+        os.replace(link, target)
+
     def put_file(self, key: str, path: Path) -> int:
+        """Linked into place when ``path`` is on the storage's file system (the
+        worker's archive, in embedded mode): no copy. Copied otherwise."""
+        try:
+            with open(path, "rb") as source:
+                os.fsync(source.fileno())
+                size = os.fstat(source.fileno()).st_size
+            self._incoming.mkdir(parents=True, exist_ok=True)
+            self._link_into_place(path, self._path(key))
+            return size
+        except OSError:  # another file system, or links refused: copy
+            pass
         with open(path, "rb") as source:
             return self.put_stream(key, source)
 
     def get_file(self, key: str, path: Path) -> None:
+        """A hard link when ``path`` is on the storage's file system: stored
+        files are replaced, never changed in place, so the link keeps the bytes
+        it was made with. Copied otherwise."""
+        with contextlib.suppress(OSError):
+            os.link(self._path(key), path)
+            return
         with self.open(key) as source, open(path, "wb") as target:
             _copy(source, target)
 
