@@ -49,3 +49,72 @@ def test_fast_parsing_is_real_on_a_connection(postgres_url):
         assert connection.connection.dbapi_connection.pg_types[pg8000.converters.TIMESTAMPTZ] is pg8000_tuning.timestamptz_in
     engine.dispose()
     assert value == dt.datetime(2026, 11, 29, 14, 23, 10, 250000, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def pg_engine(postgres_url):
+    from comprimemelo import db
+    from comprimemelo.settings import load_settings
+
+    engine = db.create_engine(load_settings({}, database_url=postgres_url, secret_key="k" * 40))
+    yield engine
+    engine.dispose()
+
+
+def waits_per_statement(monkeypatch, run) -> list[int]:
+    """How many times the client waited for the server (``handle_messages``) per statement."""
+    import pg8000.core
+
+    waits: dict[int, int] = {}  # per statement execution (its context)
+    contexts = []  # kept alive, so no id is reused
+    original = pg8000.core.CoreConnection.handle_messages
+
+    def counted(self, context):
+        contexts.append(context)
+        waits[id(context)] = waits.get(id(context), 0) + 1
+        return original(self, context)
+
+    monkeypatch.setattr(pg8000.core.CoreConnection, "handle_messages", counted)
+    run()
+    return list(waits.values())
+
+
+def test_a_statement_with_parameters_is_one_round_trip(pg_engine, monkeypatch):
+    import sqlalchemy as sa
+
+    results = {}
+
+    def run():
+        with pg_engine.connect() as connection:
+            connection.execute(sa.text("CREATE TEMP TABLE t (id int PRIMARY KEY, name text)"))
+            inserted = connection.execute(sa.text("INSERT INTO t VALUES (:a, :b), (:c, NULL)"), {"a": 1, "b": "x", "c": 2})
+            results["inserted"] = inserted.rowcount
+            results["rows"] = connection.execute(sa.text("SELECT id, name FROM t WHERE id >= :low ORDER BY id"),
+                                                 {"low": 1}).all()
+            results["none"] = connection.execute(sa.text("SELECT id FROM t WHERE id = :id"), {"id": 9}).all()
+
+    assert set(waits_per_statement(monkeypatch, run)) == {1}
+    assert results == {"inserted": 2, "rows": [(1, "x"), (2, None)], "none": []}
+
+
+@pytest.mark.parametrize(
+    ("statement", "params", "sqlstate"),
+    [
+        ("SELEC 1", {}, "42601"),  # fails at Parse
+        ("SELECT CAST(:v AS int)", {"v": "not a number"}, "22P02"),  # fails at Bind
+        ("INSERT INTO t VALUES (:id)", {"id": 1}, "23505"),  # fails at Execute
+    ],
+)
+def test_an_error_at_any_step_is_raised_and_the_connection_stays_usable(pg_engine, statement, params, sqlstate):
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    with pg_engine.connect() as connection:
+        connection.execute(sa.text("CREATE TEMP TABLE t (id int PRIMARY KEY)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+        connection.commit()
+        with pytest.raises(DBAPIError) as raised:
+            connection.execute(sa.text(statement), params)
+        assert sqlstate in str(raised.value.orig)
+        connection.rollback()
+        assert connection.execute(sa.text("SELECT count(*) FROM t WHERE id = :id"), {"id": 1}).scalar_one() == 1
