@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
 from comprimemelo.errors import Conflict, NotFound
-from comprimemelo.models import Task, TaskFile, User, UTCDateTime, utcnow
+from comprimemelo.models import Task, TaskFile, UTCDateTime, utcnow
 from comprimemelo.queue import Queue, QueueError, TaskMessage
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.storage import Storage, StorageError
@@ -257,14 +257,6 @@ def _list_statement(descending: bool) -> sa.Select:
 
 # Built once: constructing the statement cost more than running it.
 _LIST_STATEMENTS = {descending: _list_statement(descending) for descending in (False, True)}
-
-
-_LIST_VERSION = sa.select(User.tasks_version).where(User.id == sa.bindparam("owner_id"))
-
-
-def list_version(connection: Connection, owner_id: int) -> int | None:
-    """The version of the owner's task list (``users.tasks_version``); None if no such user."""
-    return connection.execute(_LIST_VERSION, {"owner_id": owner_id}).scalar()
 
 
 def list_tasks(connection: Connection, owner_id: int, *, limit: int | None, descending: bool) -> list[TaskView]:

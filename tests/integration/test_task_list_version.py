@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import tasks as task_service
-from comprimemelo.models import Task, TaskFile
+from comprimemelo.models import Task, TaskFile, User
 
 VERSIONS = importlib.import_module("comprimemelo.migrations.versions.0006_tasks_version")
 LISTED = [f.name for f in dataclasses.fields(task_service.TaskView) if f.name not in ("id", "files")]
@@ -23,7 +23,7 @@ NEW_VALUES = {
 
 def version(services, owner_id):
     with services.engine.connect() as connection:
-        return task_service.list_version(connection, owner_id)
+        return connection.execute(sa.select(User.tasks_version).where(User.id == owner_id)).scalar_one()
 
 
 def test_the_triggers_watch_exactly_the_columns_the_list_shows():

@@ -35,11 +35,11 @@ ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 MAX_TASK_ID = 2**31 - 1
 # Read once: a list compares 20 statuses, and an Enum's ``.value`` is a lookup each time.
 _PROCESSED = TaskStatus.PROCESSED.value
+_EXPIRED = TaskStatus.EXPIRED.value
 # A browser may keep the list, but must ask whether it still holds (a 304 is
 # cheap); it is per caller, so no shared cache may keep it.
 LIST_CACHE_CONTROL = "private, no-cache"
 LIST_VARY = "Authorization, Cookie"
-_EXPIRED = TaskStatus.EXPIRED.value
 
 
 def _timestamp(value: dt.datetime | str | None) -> str | None:
