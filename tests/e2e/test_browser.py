@@ -333,3 +333,35 @@ def test_dashboard_screenshots_on_desktop_and_phone(open_tab, served, tmp_path):
         DOCS.mkdir(exist_ok=True)
         for label, path in shots.items():
             shutil.copyfile(path, DOCS / f"{label}.png")
+
+
+def test_the_dashboards_poll_revalidates_a_list_that_has_not_changed(browser, tmp_path, database_url):
+    """No worker runs, so the task stays ``uploaded`` and the dashboard keeps
+    polling an unchanged list: the browser sends back the ``ETag`` it holds,
+    and the server answers 304 without the body."""
+    with serving(tmp_path, "--no-worker", COMPRIMEMELO_DATABASE_URL=database_url) as (base_url, process):
+        client = Client(base_url)
+        client.signup_and_login("watcher")
+        path = tmp_path / "notes.txt"
+        path.write_bytes(sample_bytes(7, 10_000))
+        client.upload(path, "zip")
+        context = browser.new_context(viewport=DESKTOP)
+        try:
+            tab = Tab(context, base_url)
+            polls = []
+            tab.page.on("requestfinished", lambda request: "/api/tasks" in request.url and polls.append(request))
+            tab.goto("/login")
+            login_through_form(tab, "watcher")
+            tab.page.wait_for_url(base_url + "/")
+            for _ in range(100):  # the dashboard polls once a second while a task is on its way
+                if len(polls) >= 3:
+                    break
+                tab.page.wait_for_timeout(100)
+            assert len(polls) >= 3, polls
+            later = polls[1:]
+            assert all("if-none-match" in request.all_headers() for request in later)
+            assert "GET /api/tasks 304 " in process.output()  # the server's access log
+            assert tab.page.locator('#task-rows tr[data-status="uploaded"]').count() == 1
+            tab.assert_clean()
+        finally:
+            context.close()
