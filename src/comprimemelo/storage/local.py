@@ -95,30 +95,30 @@ class LocalStorage:
         its own name until its owner closes it."""
         try:
             stream.flush()
-            off_the_event_loop(os.fsync, stream.fileno())  # a 2 GiB fsync takes seconds
-            size = os.fstat(stream.fileno()).st_size
-            self._link_into_place(Path(stream.name), target)
+            return self._link_durably(stream, target)
         except OSError as error:
             raise StorageError(f"cannot write {key}: {error.strerror or error}") from error
-        return size
 
-    def _link_into_place(self, source: Path, target: Path) -> None:
-        """Linked under a fresh name, then renamed: atomic, and replaces like the copy does."""
+    def _link_durably(self, file: BinaryIO, target: Path) -> int:
+        """Make the open, named ``file`` durable, then link it under ``target``
+        (a fresh name, then renamed: atomic, and replaces like the copy does);
+        its size."""
+        off_the_event_loop(os.fsync, file.fileno())  # a 2 GiB fsync takes seconds
+        size = os.fstat(file.fileno()).st_size
         target.parent.mkdir(parents=True, exist_ok=True)
         link = self._incoming / f"link-{uuid.uuid4().hex}"
-        os.link(source, link)
+        os.link(file.name, link)
         os.replace(link, target)
+        return size
 
     def put_file(self, key: str, path: Path) -> int:
         """Linked into place when ``path`` is on the storage's file system (the
         worker's archive, in embedded mode): no copy. Copied otherwise."""
+        target = self._path(key)
         try:
-            with open(path, "rb") as source:
-                os.fsync(source.fileno())
-                size = os.fstat(source.fileno()).st_size
             self._incoming.mkdir(parents=True, exist_ok=True)
-            self._link_into_place(path, self._path(key))
-            return size
+            with open(path, "rb") as source:
+                return self._link_durably(source, target)
         except OSError:  # another file system, or links refused: copy
             pass
         with open(path, "rb") as source:

@@ -208,8 +208,9 @@ def put_chunk(upload_id: str):
         received = append(row.storage_key, first, length, request.stream)
     except SessionGone:
         raise NotFound(f"upload {upload_id} expired; start a new one") from None
-    row = upload_service.get_by_capability(db_session(), upload_id)
-    upload_service.record_progress(db_session(), target, settings, row, received)
+    db = db_session()
+    row = upload_service.get_by_capability(db, upload_id)
+    upload_service.record_progress(db, target, settings, row, received)
     if received < first + length:
         raise InvalidInput(
             f"the chunk ended after {received - first} of {length} bytes", code="chunk_incomplete"

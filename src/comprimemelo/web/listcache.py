@@ -25,11 +25,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+ENTITY_TAG_BYTES = 16
 # Where each app keeps its cache: one per process, as gunicorn builds one app per worker.
 EXTENSION = "comprimemelo.task_lists"
-
-
-ENTITY_TAG_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
