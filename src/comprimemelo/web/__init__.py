@@ -77,6 +77,10 @@ def create_app(
             expose_headers=["Retry-After", "X-Request-Id", "Location"],
             max_age=600,
         )
+    if not settings.cors_origin_list:  # CORS headers are flask-cors's to add
+        from comprimemelo.web.fastlist import ListFastPath
+
+        app.wsgi_app = ListFastPath(app, app.wsgi_app)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -240,7 +240,7 @@ def list_tasks():
     # the version it is filed under.
     version = current_tasks_version()
     lists: ListCache = current_app.extensions[LIST_CACHE]
-    key = (owner, limit, order, root)
+    key = list_key(owner, limit, order, root)
     listed = lists.get(key, version) if version is not None else None
     if listed is None:
         found = task_service.list_tasks(db_connection(), owner, limit=limit, descending=order == 1)
@@ -248,14 +248,30 @@ def list_tasks():
         listed = ListBody.of(rendered.get_data())
         if version is not None:
             lists.put(key, version, listed)
-    headers = {"ETag": f'"{listed.etag}"', "Cache-Control": LIST_CACHE_CONTROL, "Vary": LIST_VARY}
+    headers = list_headers(listed)
     if "If-None-Match" in request.headers and request.if_none_match.contains_weak(listed.etag):
         return current_app.response_class(status=304, headers=headers)
     return current_app.response_class(listed.body, mimetype=current_app.json.mimetype, headers=headers)
 
 
+def list_key(owner: int, limit: int | None, order: int | None, root: str) -> tuple:
+    """What a cached list is filed under: whose, how many, which order, under which mount."""
+    return (owner, limit, order, root)
+
+
+def list_headers(listed: ListBody) -> dict[str, str]:
+    return {"ETag": f'"{listed.etag}"', "Cache-Control": LIST_CACHE_CONTROL, "Vary": LIST_VARY}
+
+
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
-    raw = request.args.get(name)
+    return int_arg(request.args.get(name), name, minimum=minimum, maximum=maximum)
+
+
+def int_arg(raw: str | None, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    """The query parameter ``name``'s value ``raw`` as an integer in bounds (None if absent).
+
+    :raise InvalidInput: if it is not one.
+    """
     if raw is None or raw == "":
         return None
     try:

@@ -30,7 +30,11 @@ def csrf_token_for(claims: Claims) -> str:
 
 
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+    return bearer_of(request.headers.get("Authorization", ""))
+
+
+def bearer_of(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's value."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ def db_session() -> Session:
 def _take_turn() -> None:
     """Wait for a turn at the database (web/dbgate.py); kept until teardown."""
     if "db_turn" not in g:
-        dbgate.enter(current_app.extensions[dbgate.EXTENSION])
+        dbgate.enter(current_app.extensions[dbgate.EXTENSION], waited=dbgate.WAITED in request.environ)
         g.db_turn = True
 
 

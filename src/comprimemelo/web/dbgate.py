@@ -26,6 +26,8 @@ from comprimemelo.errors import Unavailable
 # Where each app keeps its gate: one per process, as gunicorn builds one app per worker.
 EXTENSION = "comprimemelo.db_gate"
 WAIT_SECONDS = 30.0
+# Set in a WSGI environ whose request waited its turn in vain before Flask saw it.
+WAITED = "comprimemelo.db_gate_waited"
 
 
 class FairGate:
@@ -77,10 +79,13 @@ class FairGate:
                 self._free += 1
 
 
-def enter(gate: FairGate) -> None:
+def enter(gate: FairGate, *, waited: bool = False) -> None:
     """Wait for this request's turn at the database.
+
+    ``waited``: the request already waited its ``WAIT_SECONDS`` in vain
+    (web/fastlist.py tried first), so it takes a free permit or none.
 
     :raise Unavailable: if no turn came within ``WAIT_SECONDS``.
     """
-    if not gate.acquire(WAIT_SECONDS):
+    if not gate.acquire(0 if waited else WAIT_SECONDS):
         raise Unavailable("the database is busy; try again shortly")

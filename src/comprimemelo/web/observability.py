@@ -31,8 +31,7 @@ SECURE_HEADERS = (("Strict-Transport-Security", HSTS),)
 def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
-        sent = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = sent if CLIENT_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        g.request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
         g.started = time.perf_counter()
 
     @app.after_request
@@ -47,35 +46,49 @@ def init_app(app: Flask) -> None:
         # What a view set itself wins. One pass over the names, not a setdefault
         # per header: werkzeug's scans them all each time (6% of a task list).
         present = {name.lower() for name in headers.keys()}
-        defaults = SECURITY_HEADERS
-        if response.mimetype == "application/json":
-            defaults += JSON_HEADERS
-        if req.is_secure:
-            defaults += SECURE_HEADERS
-        for name, value in defaults:
+        for name, value in default_headers(json=response.mimetype == "application/json", secure=req.is_secure):
             if name.lower() not in present:
                 headers.add(name, value)
         seconds = time.perf_counter() - getattr(ctx, "started", time.perf_counter())
         # Route templates, never raw paths: one series per endpoint, not per task id.
         route = req.url_rule.rule if req.url_rule else "unmatched"
-        if method not in metrics.HTTP_METHODS:
-            method = "other"
-        metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-        metrics.HTTP_SECONDS.labels(method, route).observe(seconds)
-        if path not in QUIET_PATHS:
-            duration_ms = round(seconds * 1000, 1)
-            access_log.info(
-                "%s %s %s %.1fms",
-                req.method,
-                path,
-                status,
-                duration_ms,
-                extra={
-                    "request_id": request_id or None,
-                    "method": req.method,
-                    "path": path,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
+        record(method, route, path, status, seconds, request_id)
         return response
+
+
+def request_id_for(sent: str) -> str:
+    """The id a request is logged and answered under: the client's, if harmless."""
+    return sent if CLIENT_REQUEST_ID.match(sent) else uuid.uuid4().hex
+
+
+def default_headers(*, json: bool, secure: bool) -> tuple[tuple[str, str], ...]:
+    """The security headers every response carries unless its view set them."""
+    defaults = SECURITY_HEADERS
+    if json:
+        defaults += JSON_HEADERS
+    if secure:
+        defaults += SECURE_HEADERS
+    return defaults
+
+
+def record(method: str, route: str, path: str, status: int, seconds: float, request_id: str) -> None:
+    """Count the request in the metrics and write its access-log line."""
+    counted = method if method in metrics.HTTP_METHODS else "other"
+    metrics.HTTP_REQUESTS.labels(counted, route, str(status)).inc()
+    metrics.HTTP_SECONDS.labels(counted, route).observe(seconds)
+    if path not in QUIET_PATHS:
+        duration_ms = round(seconds * 1000, 1)
+        access_log.info(
+            "%s %s %s %.1fms",
+            method,
+            path,
+            status,
+            duration_ms,
+            extra={
+                "request_id": request_id or None,
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+            },
+        )
