@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Arbitrary but fixed: every process that migrates takes this PostgreSQL lock.
 MIGRATION_ADVISORY_LOCK_ID = 0x636F6D70  # "comp"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# A pooled connection idle longer than this is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 2.0
+RETURNED_AT = "comprimemelo.returned_at"
 
 
 def create_engine(settings: Settings) -> Engine:
@@ -34,13 +38,14 @@ def create_engine(settings: Settings) -> Engine:
     pool = dict(pool_size=settings.effective_db_pool_size, max_overflow=settings.db_max_overflow)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, pool)
-    options = dict(pool_pre_ping=True, pool_recycle=settings.db_pool_recycle_seconds, **pool)
+    options = dict(pool_recycle=settings.db_pool_recycle_seconds, **pool)
     if settings.cloudsql_instance:
         from comprimemelo.cloudsql import cloudsql_creator
 
         engine = sa.create_engine(url, creator=cloudsql_creator(settings), **options)
     else:
         engine = sa.create_engine(url, **options)
+    _ping_when_idle(engine)
     if engine.dialect.driver == "pg8000":
         from comprimemelo import pg8000_tuning
 
@@ -50,6 +55,31 @@ def create_engine(settings: Settings) -> Engine:
         def _tune(dbapi_connection, _record) -> None:
             pg8000_tuning.tune_connection(dbapi_connection)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it sat idle ``PING_AFTER_IDLE_SECONDS``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on PostgreSQL a
+    round trip of four for a cached task list. A connection that answered
+    moments ago is as likely to work as one just pinged; one that sat idle
+    through a restart or a dropped link is pinged, and a failed ping drops it
+    and every connection pooled before it, as ``pool_pre_ping`` does.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info[RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get(RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # just connected, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise sa.exc.InvalidatePoolError(f"ping failed: {error}") from error
 
 
 def _sqlite_engine(url: sa.URL, pool: dict) -> Engine:
