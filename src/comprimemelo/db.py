@@ -82,6 +82,28 @@ def _ping_when_idle(engine: Engine) -> None:
             raise sa.exc.InvalidatePoolError(f"ping failed: {error}") from error
 
 
+@contextlib.contextmanager
+def outside_a_transaction(connection: sa.Connection) -> Iterator[sa.Connection]:
+    """For reads that need no transaction: on pg8000, no BEGIN before them and
+    no ROLLBACK when the connection goes back to the pool (two round trips of
+    three for a single statement).
+
+    Each statement still sees a consistent snapshot, as under READ COMMITTED
+    any statement does. SQLAlchemy's own ``isolation_level="AUTOCOMMIT"``
+    would cost two more round trips to restore the level at check-in; the
+    driver's ``autocommit`` flag costs none. Other drivers are left as they are.
+    """
+    if connection.dialect.driver != "pg8000":
+        yield connection
+        return
+    driver = connection.connection.driver_connection
+    driver.autocommit = True
+    try:
+        yield connection
+    finally:
+        driver.autocommit = False
+
+
 def _sqlite_engine(url: sa.URL, pool: dict) -> Engine:
     file_based = bool(url.database) and url.database != ":memory:"
     if file_based:

@@ -15,7 +15,8 @@ from comprimemelo.models import User
 from comprimemelo.web import create_app, dbgate
 from comprimemelo.web.auth import SESSION_COOKIE
 from comprimemelo.web.fastlist import LIST_ENDPOINT, LIST_PATH
-from tests.conftest import ApiUser
+from comprimemelo.settings import load_settings
+from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser
 
 UNCOMPARED = {"Date"}
 
@@ -251,3 +252,30 @@ def test_behind_the_load_balancer_the_forwarded_scheme_counts(settings):
     answers = [client.get(LIST_PATH, headers=forwarded) for _ in range(2)]  # built, then from the cache
     assert answers[0].data == answers[1].data
     assert all(a.headers["Strict-Transport-Security"].startswith("max-age=") for a in answers)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_cached_list_is_one_round_trip(postgres_url, tmp_path, monkeypatch):
+    """No BEGIN, no ROLLBACK, no ping of a connection just used: the token check alone."""
+    import pg8000.core
+
+    settings = load_settings({}, data_dir=tmp_path / "data", database_url=postgres_url,
+                             secret_key=TEST_SECRET_KEY, **CHEAP_ARGON2)
+    client = app_with(settings).test_client()
+    user = ApiUser(client, "carol")
+    user.upload("a.txt", b"a", "zip")
+    built = client.get(LIST_PATH, headers=user.headers)
+    exchanges = []
+    handle_messages = pg8000.core.CoreConnection.handle_messages
+
+    def counted(self, context):
+        exchanges.append(context)
+        return handle_messages(self, context)
+
+    monkeypatch.setattr(pg8000.core.CoreConnection, "handle_messages", counted)
+    cached = client.get(LIST_PATH, headers=user.headers)
+    assert (cached.status_code, cached.data) == (200, built.data)
+    assert len(exchanges) == 1
+    monkeypatch.undo()
+    user.upload("b.txt", b"b", "zip")  # and the connection is back in a transaction's hands
+    assert len(client.get(LIST_PATH, headers=user.headers).json) == 2

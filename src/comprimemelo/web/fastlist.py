@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from werkzeug.http import parse_cookie, parse_etags
 
+from comprimemelo.db import outside_a_transaction
 from comprimemelo.errors import ComprimemeloError, Unavailable
 from comprimemelo.web import dbgate
 from comprimemelo.web.api_tasks import int_arg, list_headers, list_key
@@ -92,8 +93,8 @@ class ListFastPath:
             environ[dbgate.WAITED] = True  # Flask answers 503 without a second wait
             return None
         try:
-            with self._engine.connect() as connection:
-                caller = self._tokens.authenticate(token, connection)
+            with self._engine.connect() as connection, outside_a_transaction(connection) as reads:
+                caller = self._tokens.authenticate(token, reads)
         except ComprimemeloError:  # refused: Flask says why
             return None
         except Exception:  # Flask tries again and answers any error in its shape
