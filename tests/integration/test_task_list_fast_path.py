@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from comprimemelo import db, metrics
 from comprimemelo.models import User
+from comprimemelo.settings import load_settings
 from comprimemelo.web import create_app, dbgate
 from comprimemelo.web.auth import SESSION_COOKIE
 from comprimemelo.web.fastlist import LIST_ENDPOINT, LIST_PATH
-from comprimemelo.settings import load_settings
 from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser
 
 UNCOMPARED = {"Date"}
@@ -38,7 +38,7 @@ def requests_flask_saw(app):
 def served_by_flask_alone(app, method, path, **kwargs):
     """The same request, with the fast path taken out of the way."""
     fast = app.wsgi_app
-    app.wsgi_app = fast._flask
+    app.wsgi_app = fast.flask
     try:
         return app.test_client().open(path, method=method, **kwargs)
     finally:

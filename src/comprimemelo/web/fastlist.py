@@ -56,7 +56,7 @@ class ListFastPath:
 
     def __init__(self, app: Flask, flask: WsgiApp) -> None:
         services = app.extensions["comprimemelo"]
-        self._flask = flask
+        self.flask = flask  # what answers everything else
         self._tokens = services.tokens
         self._engine = services.engine
         self._lists = app.extensions[LIST_CACHE]
@@ -68,7 +68,7 @@ class ListFastPath:
             listed = self._cached_list(environ)
             if listed is not None:
                 return self._answer(environ, start_response, listed, started)
-        return self._flask(environ, start_response)
+        return self.flask(environ, start_response)
 
     def _cached_list(self, environ: dict) -> ListBody | None:
         """The caller's list as the view last built it, if still current; else None."""
