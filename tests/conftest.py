@@ -89,6 +89,16 @@ def services(settings) -> Iterator[Services]:
     built.close()
 
 
+def app_with(settings: Settings, **changes):
+    """An app of its own, built from ``settings`` with ``changes``, its database migrated."""
+    from comprimemelo.web import create_app
+
+    app = create_app(settings.replace(**changes))
+    services = app.extensions["comprimemelo"]
+    db.upgrade(services.engine, services.settings)
+    return app
+
+
 @pytest.fixture
 def app(services):
     from comprimemelo.web import create_app

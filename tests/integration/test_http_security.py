@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from comprimemelo import db
-from comprimemelo.web import create_app
-
-
-def app_with(settings, **changes):
-    app = create_app(settings.replace(**changes))
-    services = app.extensions["comprimemelo"]
-    db.upgrade(services.engine, services.settings)
-    return app
+from tests.conftest import app_with
 
 
 @pytest.mark.parametrize("path", ["/api/tasks", "/api/nope", "/healthz", "/login", "/nope", "/api/openapi.json"])

@@ -10,13 +10,13 @@ import flask
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import db, metrics
+from comprimemelo import metrics
 from comprimemelo.models import User
 from comprimemelo.settings import load_settings
-from comprimemelo.web import create_app, dbgate
+from comprimemelo.web import dbgate
 from comprimemelo.web.auth import SESSION_COOKIE
 from comprimemelo.web.fastlist import LIST_ENDPOINT, LIST_PATH
-from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser
+from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser, app_with
 
 UNCOMPARED = {"Date"}
 
@@ -223,13 +223,6 @@ def test_answers_are_logged_and_counted_like_the_views(app, alice, caplog):
     (line,) = [r for r in caplog.records if r.name == "comprimemelo.access"]
     assert (line.method, line.path, line.status, line.request_id) == ("GET", LIST_PATH, 200, "client-id-123")
     assert counted._value.get() == before + 1
-
-
-def app_with(settings, **changes):
-    app = create_app(settings.replace(**changes))
-    services = app.extensions["comprimemelo"]
-    db.upgrade(services.engine, services.settings)
-    return app
 
 
 def test_with_cors_enabled_every_list_carries_its_cors_headers(settings):
