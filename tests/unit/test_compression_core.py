@@ -26,10 +26,10 @@ from comprimemelo.compression.cli import main
 from comprimemelo.compression.parallel import (
     BZIP2_BLOCK_BYTES,
     GZIP_BLOCK_BYTES,
-    LZMA2_MIN_BLOCK_BYTES,
     XZ_BLOCK_BYTES,
     balanced_block_bytes,
 )
+from comprimemelo.compression.sevenzip import MIN_BLOCK_BYTES as LZMA2_MIN_BLOCK_BYTES
 from tests.archives import read_members
 
 FORMATS = list(ArchiveFormat)

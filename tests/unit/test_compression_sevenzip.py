@@ -1,34 +1,77 @@
-"""The 7z container writer: encodings checked against 7-Zip's 7zFormat.txt."""
+"""7z archives: 7-Zip's engine in a child process, its blocks, and what happens when things go wrong."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import py7zr
 import pytest
 
-from comprimemelo.compression import ArchiveFormat, InputFile, compress
-from comprimemelo.compression.sevenzip import number
+from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
+from comprimemelo.compression import sevenzip
+from comprimemelo.compression.sevenzip import MIB, block_bytes, method
 from tests.conftest import require_or_skip
 
+CHILD_WAIT_SECONDS = 30
+# Far less than 7-Zip needs for the 64 MiB the parent-death test gives it.
+STOP_SECONDS = 5
 
-@pytest.mark.parametrize(
-    "value, encoded",
-    [
-        (0, "00"),
-        (0x7F, "7f"),
-        (0x80, "8080"),
-        (0x3FFF, "bfff"),
-        (0x4000, "c00040"),
-        (0x1234567, "e1674523"),
-        (2**56 - 1, "feffffffffffffff"),
-        (2**64 - 1, "ffffffffffffffffff"),
-    ],
-)
-def test_numbers_use_the_7z_variable_length_encoding(value, encoded):
-    assert number(value).hex() == encoded
+
+def seven_zip() -> str:
+    tool = shutil.which("7zz") or shutil.which("7z")
+    if tool is None:
+        require_or_skip("7-Zip (7zz) is not installed")
+    return tool
+
+
+def children_running_7zip(parent: int | None = None) -> list[int]:
+    """Pids of live 7-Zip child processes (of ``parent``, if given), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if sevenzip.CHILD_MODULE.encode() in command and state[0] != "Z":
+            if parent is None or int(state[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def wait_until(condition, seconds: float = CHILD_WAIT_SECONDS) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_64_mib_input_is_one_block_per_thread():
+    assert block_bytes(5, 64 * MIB, 2) == 32 * MIB
+    assert method(5, 64 * MIB, 2) == "LZMA2:c=32m:mt=4"  # two threads (match finder, coder) a block
+
+
+def test_blocks_stay_large_enough_for_the_ratio_and_small_enough_for_memory():
+    assert block_bytes(5, 5 * MIB, 2) == sevenzip.MIN_BLOCK_BYTES
+    assert block_bytes(1, 2**31, 2) == sevenzip.MIN_BLOCK_BYTES  # two 256 KiB dictionaries
+    assert block_bytes(5, 2**31, 2) == sevenzip.MAX_BLOCK_BYTES
+    assert block_bytes(9, 2**31, 2) == sevenzip.MAX_BLOCK_BYTES
+
+
+def test_one_thread_is_one_encoder_thread_and_level_0_stores():
+    assert method(5, 64 * MIB, 1) == "LZMA2:mt=1"
+    assert method(0, 64 * MIB, 2) == ""
 
 
 def test_a_small_archive_asks_readers_for_a_small_dictionary(tmp_path):
@@ -42,10 +85,17 @@ def test_a_small_archive_asks_readers_for_a_small_dictionary(tmp_path):
     assert coder["method"] == b"\x21" and coder["properties"][0] <= 1  # LZMA2, at most 6 KiB
 
 
+def test_level_0_stores_the_files(tmp_path):
+    source = tmp_path / "in"
+    source.write_bytes(b"abc" * 10_000)
+    output = tmp_path / "out.7z"
+    compress([InputFile(source, "in")], output, ArchiveFormat.SEVEN_Z, 0)
+    listing = subprocess.run([seven_zip(), "l", "-slt", str(output)], capture_output=True, text=True, check=True)
+    assert "Method = Copy" in listing.stdout
+    assert output.stat().st_size > 30_000
+
+
 def test_7zip_lists_every_file_with_its_size(tmp_path):
-    seven_zip = shutil.which("7zz") or shutil.which("7z")
-    if seven_zip is None:
-        require_or_skip("7-Zip (7zz) is not installed")
     files = {"empty": b"", "one": b"1" * 10, "two": os.urandom(5000), "ñ.txt": b"x"}
     inputs = []
     for index, (name, data) in enumerate(files.items()):
@@ -55,7 +105,86 @@ def test_7zip_lists_every_file_with_its_size(tmp_path):
     output = tmp_path / "out.7z"
     compress(inputs, output, ArchiveFormat.SEVEN_Z)
     listing = subprocess.run(
-        [seven_zip, "l", "-slt", str(output)], capture_output=True, text=True, check=True
+        [seven_zip(), "l", "-slt", str(output)], capture_output=True, text=True, check=True
     ).stdout
     for name, data in files.items():
         assert f"Path = {name}\nSize = {len(data)}\n" in listing
+
+
+def test_7zips_engine_stays_out_of_the_callers_process(tmp_path):
+    # pybit7z holds the GIL while it compresses: loaded here, it would stall
+    # every other thread of the worker (leases, other tasks) or of the web.
+    source = tmp_path / "in"
+    source.write_bytes(os.urandom(100_000))
+    compress([InputFile(source, "in")], tmp_path / "out.7z", ArchiveFormat.SEVEN_Z)
+    assert "pybit7z" not in sys.modules
+    assert "lib7zip" not in Path("/proc/self/maps").read_text()
+
+
+def test_the_password_reaches_7zip_on_its_stdin_only(tmp_path, monkeypatch):
+    seen = []
+    real_popen = subprocess.Popen
+
+    def watching_popen(args, **options):
+        seen.append((args, options.get("env")))
+        return real_popen(args, **options)
+
+    monkeypatch.setattr(sevenzip.subprocess, "Popen", watching_popen)
+    source = tmp_path / "in"
+    source.write_bytes(b"secret " * 1000)
+    compress([InputFile(source, "in")], tmp_path / "out.7z", ArchiveFormat.SEVEN_Z, password="hunter2-ñ")
+    ((args, env),) = seen
+    assert not any("hunter2" in arg for arg in args)
+    assert env is None  # the caller's environment, which holds no password
+    with py7zr.SevenZipFile(tmp_path / "out.7z", password="hunter2-ñ") as archive:
+        archive.extractall(path=tmp_path / "extracted")
+    assert (tmp_path / "extracted" / "in").read_bytes() == b"secret " * 1000
+
+
+def test_an_input_7zip_cannot_read_fails_cleanly_and_leaves_no_file(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    output = tmp_path / "out" / "out.7z"
+    output.parent.mkdir()
+    with pytest.raises(CompressionError, match="7-Zip could not write the archive"):
+        compress([InputFile(folder, "not-a-file")], output, ArchiveFormat.SEVEN_Z)
+    assert list(output.parent.iterdir()) == []
+
+
+def test_a_progress_callback_that_raises_stops_7zip_and_leaves_no_file(tmp_path):
+    source = tmp_path / "big"
+    source.write_bytes(os.urandom(24 * MIB))
+    output = tmp_path / "out" / "out.7z"
+    output.parent.mkdir()
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total):
+        if done:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        compress([InputFile(source, "big")], output, ArchiveFormat.SEVEN_Z, 9, progress=cancel)
+    assert children_running_7zip(os.getpid()) == []
+    assert list(output.parent.iterdir()) == []
+
+
+def test_7zip_stops_when_its_parent_dies(tmp_path):
+    source = tmp_path / "big"
+    source.write_bytes(os.urandom(64 * MIB))
+    script = textwrap.dedent(f"""
+        from comprimemelo.compression import ArchiveFormat, InputFile, compress
+        compress([InputFile({str(source)!r}, "big")], {str(tmp_path / "out.7z")!r}, ArchiveFormat.SEVEN_Z, 9)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert wait_until(lambda: children_running_7zip(parent.pid)), "7-Zip's process never started"
+        (child,) = children_running_7zip(parent.pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        # Its next progress line finds no reader, and it tells 7-Zip to stop.
+        assert wait_until(lambda: child not in children_running_7zip(), STOP_SECONDS)
+    finally:
+        parent.kill()
+        parent.wait()

@@ -1,8 +1,9 @@
 """``compress``: files in, one archive out, streamed and written atomically.
 
 Memory stays flat whatever the input size: every format is written through a
-streaming encoder fed in fixed-size chunks. The archive appears under its name
-only when complete (temp file in the same folder, fsync, ``os.replace``).
+streaming encoder fed in fixed-size chunks (7z by 7-Zip, in a child process,
+which reads the files itself). The archive appears under its name only when
+complete (temp file in the same folder, fsync, ``os.replace``).
 """
 
 from __future__ import annotations
@@ -106,13 +107,18 @@ def compress(
     except OSError as error:
         raise CompressionError(f"cannot write {output}: {error}") from error
     try:
-        with os.fdopen(fd, "wb") as sink:
-            if password is None:
-                _WRITERS[fmt](inputs, sink, level, threads, tracker)
-            else:
-                encryption.write_encrypted(fmt, inputs, sink, level, password, tracker.advance)
-            sink.flush()
-            os.fsync(sink.fileno())
+        if fmt is ArchiveFormat.SEVEN_Z:
+            os.close(fd)
+            write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name),
+                     level=level, threads=threads, password=password, advance=tracker.advance)
+        else:
+            with os.fdopen(fd, "wb") as sink:
+                if password is None:
+                    _WRITERS[fmt](inputs, sink, level, threads, tracker)
+                else:
+                    encryption.write_encrypted_zip(inputs, sink, level, password, tracker.advance)
+                sink.flush()
+                os.fsync(sink.fileno())
         os.replace(temp_name, output)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
@@ -244,7 +250,7 @@ def _tar_zst(inputs, sink, level, threads, tracker) -> None:
         _write_tar(inputs, stream, tracker)
 
 
-# -- zip and 7z ---------------------------------------------------------------
+# -- zip ---------------------------------------------------------------
 
 
 def _zip(inputs, sink, level, threads, tracker) -> None:
@@ -281,14 +287,8 @@ def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
     return min(max(time.localtime(mtime)[:6], ZIP_EPOCH), ZIP_LAST)
 
 
-def _seven_z(inputs, sink, level, threads, tracker) -> None:
-    files = ((item.arcname, Path(item.path).stat().st_mtime, FILE_MODE, _chunks(item.path, tracker)) for item in inputs)
-    write_7z(sink, files, level=level, threads=threads, expected_bytes=tracker.total, follow=tracker.follow)
-
-
 _WRITERS = {
     ArchiveFormat.ZIP: _zip,
-    ArchiveFormat.SEVEN_Z: _seven_z,
     ArchiveFormat.TAR_GZ: _tar_gz,
     ArchiveFormat.TAR_BZ2: _tar_bz2,
     ArchiveFormat.TAR_XZ: _tar_xz,

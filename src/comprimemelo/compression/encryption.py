@@ -1,18 +1,17 @@
-"""Password-protected archives: zip with WinZip AES-256, 7z with AES-256 and
-encrypted headers (the file names are hidden too).
+"""Password-protected archives: zip with WinZip AES-256 here; 7z with AES-256
+and encrypted headers (the file names are hidden too) is 7-Zip's own, written
+by ``sevenzip``.
 
-ZipCrypto is never written: it is broken. Encryption is one stream per
-archive, so these writers use one core; they stream every input in chunks
-and never hold a file in memory.
+ZipCrypto is never written: it is broken. A zip entry's encryption is one
+stream, so this writer uses one core; it streams every input in chunks and
+never holds a file in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import BinaryIO
 
-import py7zr
 import pyzipper
 
 from comprimemelo.compression.archive import CHUNK_BYTES, zip_entry
@@ -30,24 +29,16 @@ def check_password(fmt: ArchiveFormat, password: str) -> None:
         raise CompressionError(f"an archive password must be 1 to {MAX_PASSWORD_CHARS} characters")
 
 
-def write_encrypted(
-    fmt: ArchiveFormat,
+def write_encrypted_zip(
     inputs: Sequence,
     sink: BinaryIO,
     level: int,
     password: str,
     advance: Callable[[int], None],
 ) -> None:
-    """Write ``inputs`` (``.path``, ``.arcname``) encrypted with ``password``;
+    """Write ``inputs`` (``.path``, ``.arcname``) as a zip encrypted with ``password``;
     ``advance(n)`` is told of input bytes as they are read."""
-    check_password(fmt, password)
-    if fmt is ArchiveFormat.ZIP:
-        _zip_aes(inputs, sink, level, password, advance)
-    else:
-        _seven_z_aes(inputs, sink, level, password, advance)
-
-
-def _zip_aes(inputs, sink, level, password, advance) -> None:
+    check_password(ArchiveFormat.ZIP, password)
     method = pyzipper.ZIP_STORED if level == 0 else pyzipper.ZIP_DEFLATED
     with pyzipper.AESZipFile(sink, "w", compression=method, compresslevel=level or None, allowZip64=True) as archive:
         archive.setpassword(password.encode())
@@ -58,13 +49,3 @@ def _zip_aes(inputs, sink, level, password, advance) -> None:
                 while chunk := source.read(CHUNK_BYTES):
                     entry.write(chunk)
                     advance(len(chunk))
-
-
-def _seven_z_aes(inputs, sink, level, password, advance) -> None:
-    filters = [{"id": py7zr.FILTER_LZMA2, "preset": level}, {"id": py7zr.FILTER_CRYPTO_AES256_SHA256}]
-    with py7zr.SevenZipFile(sink, "w", filters=filters, password=password, header_encryption=True) as archive:
-        for item in inputs:
-            # py7zr reads the file itself, in chunks; progress moves per file.
-            archive.write(item.path, item.arcname)
-            advance(Path(item.path).stat().st_size)
-

@@ -1,4 +1,4 @@
-"""Block-parallel gzip, bzip2 and xz, with output every standard reader accepts.
+"""Block-parallel deflate (gzip, zip), bzip2 and xz, with output every standard reader accepts.
 
 The input is cut into blocks that are compressed on their own threads (zlib,
 bz2 and lzma release the GIL) and written in order, the way pigz, pbzip2 and
@@ -8,23 +8,20 @@ bz2 and lzma release the GIL) and written in order, the way pigz, pbzip2 and
   as a preset dictionary (so the ratio stays within a fraction of a percent of
   a single stream) and ended with a sync flush, so the pieces concatenate into
   one valid deflate stream. The CRC is computed in order on the calling thread.
-- LZMA2 (inside 7z): each block is a raw LZMA2 stream, which starts with a
-  dictionary reset; without their end markers they concatenate into one
-  stream, the way 7-Zip's multithreaded LZMA2 encoder writes it.
 - bzip2 and xz: each block is a complete stream; concatenated streams are valid
   files for ``bzip2``/``xz`` and for Python's ``bz2``/``lzma``.
 
 Deflate is zlib's, not zlib-ng's: zlib-ng is twice as fast, but at level 6
 it is 3-4% larger on executables, past the 2% we allow against pigz and zip.
 
-At most two blocks per thread are in flight (one for LZMA2, whose encoders
-are large), so memory stays flat whatever the input size.
+At most two blocks per thread are in flight, so memory stays flat whatever
+the input size.
 
-xz and LZMA2 blocks are large (tens of MiB), so a fixed size leaves a core idle
-at the end: 64 MiB in 24 MiB blocks is 24+24+16, two rounds for two threads.
-When the caller knows about how many bytes are coming, ``balanced_block_bytes``
-picks a size near the nominal one that fills every round (4 x 16 MiB there for
-xz, which asks for two rounds; 2 x 32 MiB for LZMA2).
+xz blocks are large (tens of MiB), so a fixed size leaves a core idle at the
+end: 64 MiB in 24 MiB blocks is 24+24+16, two rounds for two threads. When
+the caller knows about how many bytes are coming, ``balanced_block_bytes``
+picks a size near the nominal one that fills every round (4 x 16 MiB there,
+as xz asks for two rounds).
 """
 
 from __future__ import annotations
@@ -273,54 +270,3 @@ class ParallelXzWriter(_BlockWriter):
 
 def _xz_block(block: bytes, level: int) -> bytes:
     return lzma.compress(block, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=level)
-
-
-# LZMA2 dictionary per 7z level: xz's presets below 5, 7-Zip 24's from -mx5 up
-# (xz's preset 5 has 8 MiB, which costs 2% of ratio against ``7z -mx5``).
-LZMA2_DICT_BYTES = {0: MIB // 4, 1: MIB, 2: 2 * MIB, 3: 4 * MIB, 4: 4 * MIB,
-                    5: 32 * MIB, 6: 32 * MIB, 7: 64 * MIB, 8: 64 * MIB, 9: 64 * MIB}
-# Blocks never share a dictionary, so small ones would cost ratio at low levels.
-LZMA2_MIN_BLOCK_BYTES = 8 * MIB
-LZMA2_MIN_DICT_BYTES = 4096  # liblzma's smallest
-LZMA2_END_MARKER = b"\x00"
-
-
-def lzma2_dict_size(level: int) -> int:
-    """The LZMA2 dictionary for a 7z level."""
-    return LZMA2_DICT_BYTES[level]
-
-
-class ParallelLzma2Writer(_BlockWriter):
-    """One raw LZMA2 stream (what a 7z folder holds), from blocks of one dictionary each."""
-
-    # Each block's encoder holds about ten times its dictionary: keep few queued.
-    max_pending_per_thread = 1
-
-    def __init__(self, sink: BinaryIO, *, level: int = 5, threads: int = 2, expected_bytes: int | None = None) -> None:
-        super().__init__(sink, level=level, threads=threads)
-        nominal = max(LZMA2_MIN_BLOCK_BYTES, lzma2_dict_size(level))
-        self.block_bytes = balanced_block_bytes(expected_bytes, nominal, self._threads,
-                                                max(LZMA2_MIN_BLOCK_BYTES, nominal // 2))
-
-    def _job(self, block: bytes, last: bool) -> tuple:
-        return _lzma2_block, block, self._level
-
-    def _finish(self) -> None:
-        if self._buffer:
-            self._submit(bytes(self._buffer), last=True)
-            self._buffer.clear()
-
-    def _trailer(self) -> bytes:
-        return LZMA2_END_MARKER if self._blocks else b""
-
-
-def lzma2_block_dict_size(level: int, data_bytes: int) -> int:
-    """The dictionary ``data_bytes`` of input need: no larger than the data
-    itself, so small files neither pay for nor ask readers for 32 MiB."""
-    return max(LZMA2_MIN_DICT_BYTES, min(lzma2_dict_size(level), data_bytes))
-
-
-def _lzma2_block(block: bytes, level: int) -> bytes:
-    filters = [{"id": lzma.FILTER_LZMA2, "preset": level, "dict_size": lzma2_block_dict_size(level, len(block))}]
-    data = lzma.compress(block, format=lzma.FORMAT_RAW, filters=filters)
-    return data[: -len(LZMA2_END_MARKER)]

@@ -1,184 +1,119 @@
-"""A streaming 7z writer: one solid LZMA2 folder, compressed in parallel blocks.
+"""7z archives, written by 7-Zip's own engine (pybit7z) in a child process.
 
-py7zr compresses on one thread; 7-Zip itself splits LZMA2 into blocks that
-each start with a dictionary reset, which is what ``ParallelLzma2Writer``
-produces. The container is written here, following 7-Zip's ``7zFormat.txt``:
-a 32-byte signature header (patched in at the end), the packed stream, then
-an uncompressed header listing the files, their sizes, CRCs, times and modes.
+7-Zip's LZMA2 encoder does liblzma's work with a quarter less CPU, and its
+container writer and AES-256 with encrypted headers are the reference
+implementation. Two choices are ours:
+
+- Parallelism: ``7z -mmt2`` runs one encoder on two threads (match finder and
+  coder), which keeps about 1.5 cores busy. Here LZMA2 is cut into one block
+  per core, each with its own two threads, as 7-Zip does on machines with more
+  cores: the blocks are one valid LZMA2 stream every reader accepts.
+- Isolation: pybit7z holds the GIL while it compresses, so it runs in a child
+  process and the caller's other threads (the worker's leases and other
+  tasks, the web in embedded mode) keep running. The job, password included,
+  goes to the child on stdin, never on its command line or in its environment.
 """
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from comprimemelo.compression.parallel import ParallelLzma2Writer, lzma2_block_dict_size
+from comprimemelo.compression.errors import CompressionError
 
-SIGNATURE = b"7z\xbc\xaf\x27\x1c\x00\x04"
-SIGNATURE_HEADER_BYTES = 32
-LZMA2_CODER_ID = b"\x21"
-# Seconds from 1601-01-01 (FILETIME's epoch) to 1970-01-01, and its tick.
-FILETIME_EPOCH_OFFSET = 11_644_473_600
-FILETIME_TICKS_PER_SECOND = 10_000_000
-FILE_ATTRIBUTE_ARCHIVE = 0x20
-# 7-Zip's flag saying the high 16 bits hold a Unix st_mode.
-FILE_ATTRIBUTE_UNIX_EXTENSION = 0x8000
-UNIX_REGULAR_FILE = 0o100000
-
-
-class _Id:
-    """Property ids of the 7z header."""
-
-    END = 0x00
-    HEADER = 0x01
-    MAIN_STREAMS_INFO = 0x04
-    FILES_INFO = 0x05
-    PACK_INFO = 0x06
-    UNPACK_INFO = 0x07
-    SUBSTREAMS_INFO = 0x08
-    SIZE = 0x09
-    CRC = 0x0A
-    FOLDER = 0x0B
-    CODERS_UNPACK_SIZE = 0x0C
-    NUM_UNPACK_STREAM = 0x0D
-    EMPTY_STREAM = 0x0E
-    EMPTY_FILE = 0x0F
-    NAME = 0x11
-    MTIME = 0x14
-    ATTRIBUTES = 0x15
+MIB = 1024 * 1024
+CHILD_MODULE = "comprimemelo.compression.bit7z_process"
+# 7-Zip's LZMA2 dictionary at -mx1 to -mx6, as 7-Zip 26 writes it (128 MiB or
+# more from -mx7). Blocks are sized from it.
+DICT_BYTES = {1: MIB // 4, 2: MIB, 3: 4 * MIB, 4: 16 * MIB, 5: 32 * MIB, 6: 64 * MIB}
+# Blocks share no dictionary: smaller ones cost ratio. Larger ones cost memory:
+# each block's encoder holds about ten times its dictionary (at most the block)
+# and the block's input and output.
+MIN_BLOCK_BYTES = 8 * MIB
+MAX_BLOCK_BYTES = 64 * MIB
+STDERR_TAIL_CHARS = 2000
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One file as the header describes it (its data is already in the folder)."""
+def block_bytes(level: int, total: int, threads: int) -> int:
+    """LZMA2's block size: one block per thread when ``total`` bytes allow, in
+    whole MiB, from ``MIN_BLOCK_BYTES`` to two dictionaries (``MAX_BLOCK_BYTES`` at most)."""
+    share = -(-total // max(1, threads))
+    share = -(-share // MIB) * MIB
+    ceiling = min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, 2 * DICT_BYTES.get(level, MAX_BLOCK_BYTES)))
+    return min(ceiling, max(MIN_BLOCK_BYTES, share))
 
-    name: str
-    size: int
-    crc: int
-    mtime: float
-    mode: int
+
+def method(level: int, total: int, threads: int) -> str:
+    """7-Zip's method string for the folder ("" at level 0: 7-Zip stores)."""
+    if level == 0:
+        return ""
+    if threads <= 1:
+        return "LZMA2:mt=1"
+    return f"LZMA2:c={block_bytes(level, total, threads) // MIB}m:mt={2 * threads}"
 
 
 def write_7z(
-    sink: BinaryIO,
-    files: Iterable[tuple[str, float, int, Iterable[bytes]]],
+    inputs: Sequence[tuple[Path, str]],
+    output: Path,
     *,
     level: int,
     threads: int,
-    expected_bytes: int | None = None,
-    follow: Callable[[ParallelLzma2Writer], None] | None = None,
+    password: str | None,
+    advance: Callable[[int], None],
 ) -> None:
-    """Write a 7z archive of ``files`` (name, mtime, mode, chunks) to the seekable ``sink``.
+    """Write ``inputs`` (path, name in the archive) as one solid 7z at ``output``,
+    which exists (the caller reserved the name) and is replaced, complete and fsynced.
 
-    The chunks of every file are read once, in order, so memory stays bounded;
-    ``expected_bytes`` (their total, if known) balances the parallel blocks;
-    ``follow`` is shown the block writer (for progress).
+    ``advance(n)`` is told of input bytes as 7-Zip reads them; an exception it
+    raises stops the child, and the caller removes ``output``.
+
+    :raise CompressionError: if 7-Zip cannot read an input or write the archive.
     """
-    start = sink.tell()
-    sink.write(bytes(SIGNATURE_HEADER_BYTES))
-    entries: list[Entry] = []
-    with ParallelLzma2Writer(sink, level=level, threads=threads, expected_bytes=expected_bytes) as packed:
-        if follow:
-            follow(packed)
-        for name, mtime, mode, chunks in files:
-            size = crc = 0
-            for chunk in chunks:
-                packed.write(chunk)
-                crc = zlib.crc32(chunk, crc)
-                size += len(chunk)
-            entries.append(Entry(name, size, crc, mtime, mode))
-    dict_size = lzma2_block_dict_size(level, sum(entry.size for entry in entries))
-    header = _header(entries, packed.compressed_bytes, dict_size)
-    header_offset = sink.tell() - start - SIGNATURE_HEADER_BYTES
-    sink.write(header)
-    start_header = struct.pack("<QQI", header_offset, len(header), zlib.crc32(header))
-    sink.seek(start)
-    sink.write(SIGNATURE + struct.pack("<I", zlib.crc32(start_header)) + start_header)
-    sink.seek(0, io.SEEK_END)
+    total = sum(Path(path).stat().st_size for path, _name in inputs)
+    job = {
+        "inputs": [[str(path), name] for path, name in inputs],
+        "output": str(output),
+        "level": level,
+        "method": method(level, total, threads),
+        "password": password,
+    }
+    with tempfile.TemporaryFile() as errors:
+        done, error, status = _run(job, advance, errors)
+        if status == 0:
+            advance(total - done)
+            return
+        errors.seek(0)
+        detail = error or errors.read().decode(errors="replace")[-STDERR_TAIL_CHARS:].strip()
+    raise CompressionError(f"7-Zip could not write the archive: {detail or f'exit status {status}'}")
 
 
-def _header(entries: Sequence[Entry], packed_size: int, dict_size: int) -> bytes:
-    out = bytearray([_Id.HEADER])
-    with_data = [entry for entry in entries if entry.size]
-    if with_data:
-        out += _main_streams_info(with_data, packed_size, dict_size)
-    if entries:
-        out += _files_info(entries)
-    out.append(_Id.END)
-    return bytes(out)
-
-
-def _main_streams_info(with_data: Sequence[Entry], packed_size: int, dict_size: int) -> bytes:
-    total = sum(entry.size for entry in with_data)
-    coder = bytes([0x20 | len(LZMA2_CODER_ID)]) + LZMA2_CODER_ID + number(1) + bytes([_lzma2_property(dict_size)])
-    out = bytearray([_Id.MAIN_STREAMS_INFO])
-    out += bytes([_Id.PACK_INFO]) + number(0) + number(1) + bytes([_Id.SIZE]) + number(packed_size) + bytes([_Id.END])
-    out += bytes([_Id.UNPACK_INFO, _Id.FOLDER]) + number(1) + b"\x00" + number(1) + coder
-    out += bytes([_Id.CODERS_UNPACK_SIZE]) + number(total) + bytes([_Id.END])
-    out += bytes([_Id.SUBSTREAMS_INFO, _Id.NUM_UNPACK_STREAM]) + number(len(with_data))
-    if len(with_data) > 1:
-        out.append(_Id.SIZE)
-        for entry in with_data[:-1]:
-            out += number(entry.size)
-    out += bytes([_Id.CRC, 1]) + b"".join(struct.pack("<I", entry.crc) for entry in with_data)
-    out += bytes([_Id.END, _Id.END])
-    return bytes(out)
-
-
-def _files_info(entries: Sequence[Entry]) -> bytes:
-    out = bytearray([_Id.FILES_INFO]) + number(len(entries))
-    empty = [entry.size == 0 for entry in entries]
-    if any(empty):
-        out += _property(_Id.EMPTY_STREAM, _bits(empty))
-        out += _property(_Id.EMPTY_FILE, _bits([True] * sum(empty)))
-    names = b"".join(entry.name.encode("utf-16-le") + b"\x00\x00" for entry in entries)
-    out += _property(_Id.NAME, b"\x00" + names)
-    times = b"".join(struct.pack("<Q", _filetime(entry.mtime)) for entry in entries)
-    out += _property(_Id.MTIME, b"\x01\x00" + times)
-    attributes = b"".join(struct.pack("<I", _attributes(entry.mode)) for entry in entries)
-    out += _property(_Id.ATTRIBUTES, b"\x01\x00" + attributes)
-    out.append(_Id.END)
-    return bytes(out)
-
-
-def _property(kind: int, data: bytes) -> bytes:
-    return bytes([kind]) + number(len(data)) + data
-
-
-def _bits(flags: Sequence[bool]) -> bytes:
-    """A 7z bit vector: most significant bit first, padded to whole bytes."""
-    out = bytearray((len(flags) + 7) // 8)
-    for index, flag in enumerate(flags):
-        if flag:
-            out[index // 8] |= 0x80 >> (index % 8)
-    return bytes(out)
-
-
-def _filetime(mtime: float) -> int:
-    return max(0, int((mtime + FILETIME_EPOCH_OFFSET) * FILETIME_TICKS_PER_SECOND))
-
-
-def _attributes(mode: int) -> int:
-    return FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_UNIX_EXTENSION | ((UNIX_REGULAR_FILE | mode) << 16)
-
-
-def _lzma2_property(dict_size: int) -> int:
-    """The one-byte LZMA2 property: the smallest encoded size >= ``dict_size``."""
-    for prop in range(40):
-        if (2 | (prop & 1)) << (prop // 2 + 11) >= dict_size:
-            return prop
-    return 40
-
-
-def number(value: int) -> bytes:
-    """7z's variable-length integer: leading 1-bits of the first byte count extra bytes."""
-    for extra in range(8):
-        if value < 1 << (7 * (extra + 1)):
-            mask = (0xFF << (8 - extra)) & 0xFF
-            return bytes([mask | (value >> (8 * extra))]) + (value & ((1 << (8 * extra)) - 1)).to_bytes(extra, "little")
-    return b"\xff" + value.to_bytes(8, "little")
-
+def _run(job: dict, advance: Callable[[int], None], errors) -> tuple[int, str | None, int]:
+    """Run the child; (input bytes it reported done, its error message, its exit status)."""
+    done, error = 0, None
+    process = subprocess.Popen(
+        [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+    )
+    try:
+        try:
+            process.stdin.write(json.dumps(job).encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at once: its status and stderr say why
+        for line in process.stdout:
+            message = json.loads(line)
+            if "done" in message:
+                advance(message["done"] - done)
+                done = message["done"]
+            else:
+                error = message.get("error")
+        return done, error, process.wait()
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        process.stdout.close()
+        process.wait()
