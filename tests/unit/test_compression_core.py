@@ -338,3 +338,20 @@ def test_progress_follows_compressed_blocks_not_bytes_read(tmp_path):
              progress=lambda done, _total: seen.append(done))
     assert seen[-1] == total
     assert max(seen[:-1]) <= total // 2, seen  # the blocks were still compressing
+
+
+@pytest.mark.parametrize("view", [bytes, lambda buffer: buffer, memoryview], ids=["bytes", "bytearray", "memoryview"])
+def test_a_block_sized_write_survives_the_caller_reusing_its_buffer(view):
+    import gzip
+    import io
+
+    from comprimemelo.compression.parallel import ParallelGzipWriter
+
+    first, second = os.urandom(GZIP_BLOCK_BYTES // 2) * 2, b"x" * GZIP_BLOCK_BYTES
+    sink = io.BytesIO()
+    with ParallelGzipWriter(sink, threads=2) as writer:
+        reused = bytearray(first)
+        writer.write(view(reused))
+        reused[:] = second  # what a reader reusing its buffer does before the block is compressed
+        writer.write(second)
+    assert gzip.decompress(sink.getvalue()) == first + second

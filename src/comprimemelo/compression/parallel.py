@@ -108,9 +108,14 @@ class _BlockWriter:
 
     def write(self, data: bytes) -> int:
         self._written += len(data)
+        if not self._buffer and len(data) == self.block_bytes and isinstance(data, bytes):
+            # A whole block (zip's reads are block-sized): no copy at all.
+            self._submit(data, last=False)
+            return len(data)
         self._buffer += data
         while len(self._buffer) >= self.block_bytes:
-            block = bytes(self._buffer[: self.block_bytes])
+            with memoryview(self._buffer) as view:
+                block = bytes(view[: self.block_bytes])  # one copy, not two
             del self._buffer[: self.block_bytes]
             self._submit(block, last=False)
         return len(data)
