@@ -111,6 +111,17 @@ def test_7zip_lists_every_file_with_its_size(tmp_path):
         assert f"Path = {name}\nSize = {len(data)}\n" in listing
 
 
+def test_members_carry_no_server_file_modes(tmp_path):
+    source = tmp_path / "in"
+    source.write_bytes(b"private on the server")
+    source.chmod(0o600)
+    output = tmp_path / "out.7z"
+    compress([InputFile(source, "in")], output, ArchiveFormat.SEVEN_Z)
+    listing = subprocess.run([seven_zip(), "l", "-slt", str(output)], capture_output=True, text=True, check=True)
+    assert "Path = in\n" in listing.stdout
+    assert "-rw-------" not in listing.stdout and "Attributes = " not in listing.stdout
+
+
 def test_7zips_engine_stays_out_of_the_callers_process(tmp_path):
     # pybit7z holds the GIL while it compresses: loaded here, it would stall
     # every other thread of the worker (leases, other tasks) or of the web.

@@ -33,6 +33,9 @@ def run(job: dict, report: TextIO) -> int:
             writer.set_overwrite_mode(pybit7z.OverwriteMode.Overwrite)
             writer.set_compression_level(job["level"])
             writer.set_solid_mode(True)
+            # No attributes: the server's file modes are not the user's business,
+            # and extractors then apply their defaults (0644 under umask 022).
+            writer.set_format_property("tr", pybit7z.BitPropVariant(False))
             if job["method"]:
                 writer.set_format_property("0", pybit7z.BitPropVariant(job["method"]))
             if job["password"] is not None:
