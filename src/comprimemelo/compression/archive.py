@@ -31,6 +31,7 @@ from comprimemelo.compression.parallel import (
     ParallelXzWriter,
 )
 from comprimemelo.compression.sevenzip import write_7z
+from comprimemelo.compression.writeback import EarlyWriteback
 
 CHUNK_BYTES = 1024 * 1024
 PROGRESS_STEP_BYTES = 1024 * 1024
@@ -112,13 +113,14 @@ def compress(
             write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name),
                      level=level, threads=threads, password=password, advance=tracker.advance)
         else:
-            with os.fdopen(fd, "wb") as sink:
+            with os.fdopen(fd, "wb") as file:
+                sink = EarlyWriteback(file)
                 if password is None:
                     _WRITERS[fmt](inputs, sink, level, threads, tracker)
                 else:
                     encryption.write_encrypted_zip(inputs, sink, level, password, tracker.advance)
-                sink.flush()
-                os.fsync(sink.fileno())
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(temp_name, output)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
