@@ -220,7 +220,8 @@ def _write_tar(inputs: Sequence[InputFile], stream: BinaryIO, tracker: _Tracker)
 
 
 def _tar_gz(inputs, sink, level, threads, tracker) -> None:
-    with ParallelGzipWriter(sink, level=level, threads=threads) as stream:
+    with ParallelGzipWriter(sink, level=level, threads=threads,
+                            expected_bytes=_tar_bytes(inputs, tracker.total)) as stream:
         tracker.follow(stream)
         _write_tar(inputs, stream, tracker)
 
@@ -264,7 +265,8 @@ def _zip(inputs, sink, level, threads, tracker) -> None:
                 if method == zipfile.ZIP_DEFLATED and threads > 1 and info.file_size > GZIP_BLOCK_BYTES:
                     # zipfile has no public hook for a compressor; its entry writer
                     # only calls compress()/flush(), which ours provides, in parallel.
-                    entry._compressor = ParallelDeflateCompressor(level=level, threads=threads)
+                    entry._compressor = ParallelDeflateCompressor(level=level, threads=threads,
+                                                                  expected_bytes=info.file_size)
                 try:
                     for chunk in _chunks(item.path, tracker):
                         entry.write(chunk)

@@ -21,7 +21,8 @@ xz blocks are large (tens of MiB), so a fixed size leaves a core idle at the
 end: 64 MiB in 24 MiB blocks is 24+24+16, two rounds for two threads. When
 the caller knows about how many bytes are coming, ``balanced_block_bytes``
 picks a size near the nominal one that fills every round (4 x 16 MiB there,
-as xz asks for two rounds).
+as xz asks for two rounds). Deflate instead cuts the last ``threads`` MiB of
+an expected input into pigz's 128 KiB blocks.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from typing import BinaryIO
 
 MIB = 1024 * 1024
 GZIP_BLOCK_BYTES = 1 * MIB
+# pigz's block size, for the last blocks (``_BlockWriter.tail_block_bytes``).
+GZIP_TAIL_BLOCK_BYTES = 128 * 1024
 # pbzip2's block: bzip2's own 900 kB block at level 9.
 BZIP2_BLOCK_BYTES = 900 * 1000
 # xz -T's default block is three times the dictionary of the preset.
@@ -80,10 +83,15 @@ class _BlockWriter:
     """A write-only binary stream that compresses fixed-size blocks in threads."""
 
     block_bytes = MIB
+    # Smaller blocks for the last ``threads`` blocks' worth of an expected
+    # input, so one core does not finish a whole block alone (None: never).
+    tail_block_bytes: int | None = None
     max_pending_per_thread = 2
 
-    def __init__(self, sink: BinaryIO, *, level: int, threads: int) -> None:
+    def __init__(self, sink: BinaryIO, *, level: int, threads: int, expected_bytes: int | None = None) -> None:
         self._sink = sink
+        self._expected = expected_bytes
+        self._submitted = 0
         self._level = level
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="compress")
@@ -108,20 +116,29 @@ class _BlockWriter:
 
     def write(self, data: bytes) -> int:
         self._written += len(data)
-        if not self._buffer and len(data) == self.block_bytes and isinstance(data, bytes):
+        size = self._next_block_bytes()
+        if not self._buffer and len(data) == size and isinstance(data, bytes):
             # A whole block (zip's reads are block-sized): no copy at all.
             self._submit(data, last=False)
             return len(data)
         self._buffer += data
-        while len(self._buffer) >= self.block_bytes:
+        while len(self._buffer) >= size:
             with memoryview(self._buffer) as view:
-                block = bytes(view[: self.block_bytes])  # one copy, not two
-            del self._buffer[: self.block_bytes]
+                block = bytes(view[:size])  # one copy, not two
+            del self._buffer[:size]
             self._submit(block, last=False)
+            size = self._next_block_bytes()
         return len(data)
+
+    def _next_block_bytes(self) -> int:
+        if self.tail_block_bytes and self._expected is not None:
+            if self._expected - self._submitted <= self._threads * self.block_bytes:
+                return self.tail_block_bytes
+        return self.block_bytes
 
     def _submit(self, block: bytes, *, last: bool) -> None:
         self._pending.append((self._pool.submit(*self._job(block, last)), len(block)))
+        self._submitted += len(block)
         self._pending_input += len(block)
         self._blocks += 1
         while len(self._pending) > self.max_pending_per_thread * self._threads:
@@ -187,9 +204,10 @@ class ParallelDeflateWriter(_BlockWriter):
     """One raw deflate stream (no header): what a zip entry holds."""
 
     block_bytes = GZIP_BLOCK_BYTES
+    tail_block_bytes = GZIP_TAIL_BLOCK_BYTES
 
-    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
-        super().__init__(sink, level=level, threads=threads)
+    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2, expected_bytes: int | None = None) -> None:
+        super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
         self._dictionary = b""
 
     def _job(self, block: bytes, last: bool) -> tuple:
@@ -209,9 +227,9 @@ class ParallelDeflateWriter(_BlockWriter):
 class ParallelGzipWriter(ParallelDeflateWriter):
     """One gzip member: header, parallel deflate, CRC-32 and size trailer."""
 
-    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2) -> None:
+    def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2, expected_bytes: int | None = None) -> None:
         sink.write(GZIP_HEADER)
-        super().__init__(sink, level=level, threads=threads)
+        super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
         self._crc = 0
         self._size = 0
 
@@ -228,9 +246,9 @@ class ParallelDeflateCompressor:
     """``zipfile``'s compressor interface (``compress``/``flush``) over a
     ``ParallelDeflateWriter``; zipfile itself keeps computing the CRC."""
 
-    def __init__(self, *, level: int, threads: int) -> None:
+    def __init__(self, *, level: int, threads: int, expected_bytes: int | None = None) -> None:
         self._chunks: list[bytes] = []
-        self._writer = ParallelDeflateWriter(self, level=level, threads=threads)
+        self._writer = ParallelDeflateWriter(self, level=level, threads=threads, expected_bytes=expected_bytes)
 
     def write(self, data: bytes) -> int:  # the writer's sink
         self._chunks.append(data)
