@@ -253,7 +253,7 @@ def _tar_zst(inputs, sink, level, threads, tracker) -> None:
         _write_tar(inputs, stream, tracker)
 
 
-# -- zip ---------------------------------------------------------------
+# -- zip ----------------------------------------------------------------------
 
 
 def _zip(inputs, sink, level, threads, tracker) -> None:
