@@ -110,7 +110,7 @@ def compress(
     try:
         if fmt is ArchiveFormat.SEVEN_Z:
             os.close(fd)
-            write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name),
+            write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name), total=tracker.total,
                      level=level, threads=threads, password=password, advance=tracker.advance)
         else:
             with os.fdopen(fd, "wb") as file:

@@ -60,20 +60,21 @@ def write_7z(
     inputs: Sequence[tuple[Path, str]],
     output: Path,
     *,
+    total: int,
     level: int,
     threads: int,
     password: str | None,
     advance: Callable[[int], None],
 ) -> None:
-    """Write ``inputs`` (path, name in the archive) as one solid 7z at ``output``,
-    which exists (the caller reserved the name) and is replaced, complete and fsynced.
+    """Write ``inputs`` (path, name in the archive; ``total`` bytes in all) as one
+    solid 7z at ``output``, which exists (the caller reserved the name) and is
+    replaced, complete and fsynced.
 
     ``advance(n)`` is told of input bytes as 7-Zip reads them; an exception it
     raises stops the child, and the caller removes ``output``.
 
     :raise CompressionError: if 7-Zip cannot read an input or write the archive.
     """
-    total = sum(Path(path).stat().st_size for path, _name in inputs)
     job = {
         "inputs": [[str(path), name] for path, name in inputs],
         "output": str(output),
