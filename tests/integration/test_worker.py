@@ -10,6 +10,7 @@ import pytest
 from comprimemelo import claims
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.models import Task
+from comprimemelo.storage.local import LocalStorage
 from comprimemelo.worker import Worker, retry_delay
 from tests.archives import read_members
 
@@ -158,21 +159,33 @@ def test_retry_delay_grows_and_is_capped():
     assert delays[0] < delays[1] and delays[-1] == delays[-2]
 
 
-def test_a_live_worker_keeps_its_lease_on_a_task_longer_than_the_lease(make_user, services, tmp_path):
-    import os
+class SlowLocalStorage(LocalStorage):
+    """The real local storage, whose downloads take ``delay`` seconds: a task
+    that outlives a lease on any machine, however fast its compression."""
 
+    def __init__(self, root, delay: float) -> None:
+        super().__init__(root)
+        self.delay = delay
+
+    def get_file(self, key, path) -> None:
+        time.sleep(self.delay)
+        super().get_file(key, path)
+
+
+def test_a_live_worker_keeps_its_lease_on_a_task_longer_than_the_lease(make_user, services, tmp_path):
     settings = services.settings.replace(lease_seconds=5)
     user = make_user()
-    # Random data at xz -9 runs single-threaded at a few MB/s: well over one lease.
-    task = user.upload("slow.bin", os.urandom(12 * 1024 * 1024), "tar.xz", level="9").json
+    task = user.upload("slow.bin", b"x" * 1024, "tar.xz").json
     from comprimemelo.queue.local import LocalQueue
 
-    # Message and task leases both 5 s: without renewal the second worker takes over.
+    # Message and task leases both 5 s, a task of over two leases: without
+    # renewal the second worker takes it over.
+    storage = SlowLocalStorage(services.storage.root, delay=2.5 * settings.lease_seconds)
     first, second = (
         Worker(
             settings.replace(worker_concurrency=1),
             services.sessions,
-            services.storage,
+            storage,
             LocalQueue(services.engine, lease_seconds=settings.lease_seconds),
         )
         for _ in range(2)
