@@ -281,10 +281,12 @@ def test_file_names_are_escaped(make_user, client):
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in page
 
 
-def test_an_upload_over_the_limit_is_a_413_json_error(app, client):
+def test_an_upload_over_the_limit_is_a_413_json_error(settings):
+    from tests.conftest import app_with
+
+    client = app_with(settings, max_upload_bytes=1000).test_client()
     signup(client)
     csrf = CSRF_META.search(client.get("/").text).group(1)
-    app.config["MAX_CONTENT_LENGTH"] = 1000
     upload = {"fileName": (io.BytesIO(b"x" * 5000), "big.bin"), "newFormat": "zip"}
     response = client.post("/api/tasks", data=upload, content_type="multipart/form-data",
                            headers={"X-CSRF-Token": csrf})

@@ -45,10 +45,7 @@ def create_app(
     from comprimemelo.web.uploading import UploadRequest
 
     app.request_class = UploadRequest
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
-    )
+    app.config.update(SECRET_KEY=settings.secret_key)
     app.extensions["comprimemelo"] = services
     from comprimemelo import metrics
 
@@ -60,8 +57,9 @@ def create_app(
 
     app.extensions[dbgate.EXTENSION] = dbgate.FairGate(settings.effective_db_pool_size)
 
-    from comprimemelo.web import api_auth, api_tasks, api_uploads, errors, observability, ratelimit, system
+    from comprimemelo.web import api_auth, api_tasks, api_uploads, bodies, errors, observability, ratelimit, system
 
+    bodies.init_app(app, settings)
     errors.init_app(app)
     observability.init_app(app)
     ratelimit.init_app(app, settings)

@@ -3,15 +3,16 @@ webhook signing secret, and what was sent about each task."""
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from comprimemelo import tasks as task_service
-from comprimemelo.errors import InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.errors import InvalidInput, NotFound
 from comprimemelo.models import NotificationSettings
 from comprimemelo.notifications import preferences
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.api_tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
+from comprimemelo.web.bodies import json_object
 from comprimemelo.web.context import db_session, services
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api")
@@ -43,11 +44,7 @@ def get_settings():
 @login_required
 def put_settings():
     """Change ``email`` and/or ``webhook_url`` (null removes it; setting it re-enables it)."""
-    if not request.is_json:
-        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="invalid_json")
+    data = json_object()
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)[:200]}", code="invalid_field")

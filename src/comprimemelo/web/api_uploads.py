@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from comprimemelo import sealed
 from comprimemelo import uploads as upload_service
-from comprimemelo.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.errors import Conflict, InvalidInput, NotFound
 from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
@@ -33,6 +33,7 @@ from comprimemelo.web.api_tasks import (
     task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
+from comprimemelo.web.bodies import accepts_body, json_object
 from comprimemelo.web.context import db_session, release_database, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 
@@ -45,6 +46,8 @@ STATUS_RANGE = re.compile(r"bytes \*/(\d{1,20})")
 # The web page sends files above this (or near the multipart limit) in chunks.
 RESUMABLE_THRESHOLD_BYTES = 64 * 1024 * 1024
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+# A file name of up to 4096 characters, each escaped as \uXXXX: 24 KiB and room to spare.
+CREATE_UPLOAD_BODY_BYTES = 64 * 1024
 
 
 def upload_target() -> UploadTarget:
@@ -80,15 +83,6 @@ def _progress_headers(offset: int) -> dict:
     return {"Range": f"bytes=0-{offset - 1}"} if offset > 0 else {}
 
 
-def _json_body() -> dict:
-    if not request.is_json:
-        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="invalid_json")
-    return data
-
-
 def _browser_origin() -> str | None:
     """The calling page's origin when it may upload cross-origin (Cloud Storage):
     this site itself or a configured CORS origin; ``None`` for other clients."""
@@ -121,9 +115,10 @@ def _offset_error(error):
 
 
 @bp.post("/uploads")
+@accepts_body(lambda settings: CREATE_UPLOAD_BODY_BYTES)
 @login_required
 def create_upload():
-    data = _json_body()
+    data = json_object()
     identity = [repr(data.get(name)) for name in ("fileName", "size", "contentType")]
 
     def produce(record: Recorder) -> tuple[dict, int]:
@@ -163,6 +158,7 @@ def delete_upload(upload_id: str):
 
 
 @bp.put("/uploads/<upload_id>")
+@accepts_body(lambda settings: settings.max_upload_bytes)
 def put_chunk(upload_id: str):
     """One chunk (``Content-Range: bytes FIRST-LAST/SIZE``) or an offset query
     (``bytes */SIZE``, empty body): ``308`` until complete, then ``200``.
@@ -236,7 +232,7 @@ def _progress(row: UploadSession):
 def complete_upload(upload_id: str):
     """A task from this upload, followed by any ids in ``uploads`` (one archive);
     ``newFormat``, ``level`` and ``retentionHours`` as for ``POST /api/tasks``."""
-    data = _json_body()
+    data = json_object()
     more = data.get("uploads", [])
     if not isinstance(more, list) or not all(isinstance(item, str) for item in more):
         raise InvalidInput("uploads must be a list of upload ids", code="invalid_uploads")

@@ -54,8 +54,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if error.code == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            message = f"upload too large: the limit is {limit} bytes"
+            message = f"request body too large: the limit is {request.max_content_length} bytes"
         else:
             message = error.description or error.name
         response = error_response(error.code or 500, _snake(error.name), message)

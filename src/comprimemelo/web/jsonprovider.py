@@ -1,10 +1,17 @@
-"""JSON responses serialised by orjson.
+"""JSON serialised and parsed by orjson.
 
 Encoding a 20-task list with the standard library took a tenth of the API's
-busiest request. Only responses change: ``dumps``/``loads`` (templates'
-``tojson``, request bodies) stay Flask's, and the output is what Flask's own
-provider writes, keys sorted, with its ``default`` for other types (dates
-as HTTP dates, decimals, UUIDs).
+busiest request. Responses are what Flask's own provider writes, keys sorted,
+with its ``default`` for other types (dates as HTTP dates, decimals, UUIDs);
+templates' ``tojson`` stays Flask's.
+
+Request bodies are parsed by orjson too, for safety more than speed: it
+refuses what the standard library lets through into our code and database,
+each as a ``ValueError`` that Flask answers 400 (or ``get_json(silent=True)``
+turns into ``None``): nesting deeper than 1024 (the standard parser's
+``RecursionError`` was a 500), lone surrogates (PostgreSQL refuses them in
+text), ``NaN`` and ``Infinity``. Integers beyond 64 bits arrive as floats, which
+every integer field refuses.
 """
 
 from __future__ import annotations
@@ -25,3 +32,7 @@ class OrjsonProvider(DefaultJSONProvider):
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, default=self.default, option=OPTIONS) + b"\n"
         return self._app.response_class(body, mimetype=self.mimetype)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """:raise ValueError: (``orjson.JSONDecodeError``) on anything but plain JSON."""
+        return orjson.loads(s)
