@@ -42,7 +42,7 @@ def signup(
         raise InvalidInput("email is not a valid address", code="invalid_email")
     if password1 != password2:
         raise InvalidInput("passwords do not match", code="password_mismatch")
-    if problem := passwords.problem(password1):
+    if problem := passwords.problem(password1, context=(username, email)):
         raise InvalidInput(problem, code="weak_password")
     _check_available(session, username, email)
     user = User(
@@ -75,12 +75,24 @@ def authenticate(session: Session, passwords: Passwords, login: str, password: s
 
     :raise Unauthorized: otherwise.
     """
-    if "\x00" in login:  # no account has one; PostgreSQL would refuse the query
-        passwords.verify(None, password)  # the same work as any failed log-in
-        raise Unauthorized(LOGIN_FAILED, code="invalid_credentials")
+    return check_password(passwords, find_account(session, login), password)
+
+
+def find_account(session: Session, login: str) -> User | None:
+    """The account a log-in names: by e-mail (any case) if ``login`` has an
+    ``@``, else by username; ``None`` if there is none."""
+    if "\x00" in login or len(login) > MAX_EMAIL_LENGTH:  # no account has such a name
+        return None
     column = User.email_lower if "@" in login else User.username
     value = login.lower() if "@" in login else login
-    user = session.scalar(sa.select(User).where(column == value))
+    return session.scalar(sa.select(User).where(column == value))
+
+
+def check_password(passwords: Passwords, user: User | None, password: str) -> User:
+    """``user`` if ``password`` is theirs; a missing user costs the same hash.
+
+    :raise Unauthorized: otherwise.
+    """
     if not passwords.verify(user.password_hash if user else None, password):
         raise Unauthorized(LOGIN_FAILED, code="invalid_credentials")
     return user

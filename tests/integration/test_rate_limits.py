@@ -54,8 +54,10 @@ def test_signups_from_one_address_are_limited(limited):
 def test_failed_logins_lock_the_account_not_the_owner_forever(limited):
     assert signup(limited, "alice").status_code == 201
     assert login(limited, "alice", "wrong password 1", address="198.51.100.1").status_code == 401
-    assert login(limited, "ALICE", "wrong password 2", address="198.51.100.2").status_code == 401
-    # The account is now limited from any address, even with the right password...
+    # By e-mail (any case) it is the same account: the second failure counts too.
+    assert login(limited, "ALICE@example.com", "wrong password 2", address="198.51.100.2").status_code == 401
+    # The account is now limited from any address, by either name, even with the right password...
+    assert_limited(login(limited, "alice@example.com", address="198.51.100.3"))
     assert_limited(login(limited, "alice", address="198.51.100.3"))
     # ...while other accounts are not.
     assert signup(limited, "bob", address="198.51.100.4").status_code == 201
@@ -110,3 +112,31 @@ def test_behind_the_load_balancer_the_client_address_counts(settings):
     assert first.headers["Strict-Transport-Security"].startswith("max-age=")
     assert via_balancer("lb2", "192.0.2.2").status_code == 201
     assert_limited(via_balancer("lb3", "192.0.2.1", forged="10.9.9.9"))
+
+
+def test_failures_on_names_of_no_account_are_counted_under_a_fixed_size_key(limited):
+    """A stranger's names cost the limiter a digest each, however long they are."""
+    from comprimemelo.web.ratelimit import account_key
+
+    long_name = "x" * 10_000
+    assert login(limited, long_name, "wrong password 1", address="198.51.100.7").status_code == 401
+    assert login(limited, long_name.upper(), "wrong password 2", address="198.51.100.8").status_code == 401
+    assert_limited(login(limited, long_name, "wrong password 3", address="198.51.100.9"))
+    assert account_key(None, long_name) == account_key(None, f"  {long_name.upper()} ")
+    assert len(account_key(None, long_name)) == len(account_key(None, "ab")) < 64
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/signup"])
+def test_an_oversized_auth_body_is_refused_before_it_is_read(limited, path):
+    response = limited.post(path, json={"username": "u" * 80_000, "password": "p"},
+                            environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_entity_too_large"
+    assert "16384" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup"])
+def test_an_oversized_form_is_refused_before_it_is_read(limited, path):
+    response = limited.post(path, data={"username": "u" * 80_000, "password": "p"},
+                            environ_base={"REMOTE_ADDR": "198.51.100.21"})
+    assert response.status_code == 413

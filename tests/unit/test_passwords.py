@@ -123,3 +123,25 @@ def test_without_gevent_hashing_runs_on_the_calling_thread():
     from comprimemelo.cooperative import off_the_event_loop
 
     assert off_the_event_loop(threading.get_native_id) == threading.get_native_id()
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaa", "        ", "abababab", "abcabcabc", "aaaabbbb", "abcdefgh",
+                                      "12345678", "98765432"])
+def test_repetitive_sequential_or_blank_passwords_are_refused(passwords, password):
+    assert passwords.problem(password) is not None
+
+
+@pytest.mark.parametrize("password", ["comprimemelo", "Comprimemelo2024!", "ana.banana", "ana.banana@example.com",
+                                      "anabanana77", "ＣＯＭＰＲＩＭＥＭＥＬＯ"])
+def test_the_service_name_username_or_email_are_refused(passwords, password):
+    problem = passwords.problem(password, context=("ana.banana", "ana.banana@example.com"))
+    assert problem is not None and "username" in problem
+
+
+def test_a_common_password_with_a_few_digits_added_is_refused(passwords):
+    assert "common" in passwords.problem("password2024!")
+
+
+@pytest.mark.parametrize("password", ["alice in wonderland", "banana split sundae", "correct horse battery"])
+def test_a_password_that_merely_contains_a_short_context_word_passes(passwords, password):
+    assert passwords.problem(password, context=("ana", "ana@example.com")) is None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from comprimemelo import users
-from comprimemelo.errors import InvalidInput, UnsupportedMediaType
+from comprimemelo.errors import InvalidInput
+from comprimemelo.web import ratelimit
 from comprimemelo.web.auth import current_claims, login_required
+from comprimemelo.web.bodies import json_object
 from comprimemelo.web.context import db_session, services
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
@@ -24,11 +26,7 @@ def json_fields(*names: str) -> dict[str, str]:
     :raise InvalidInput: if it is not an object, a field is missing or not a
         string, or a field other than a password holds a NUL character.
     """
-    if not request.is_json:
-        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="invalid_json")
+    data = json_object()
     missing = [name for name in names if not isinstance(data.get(name), str) or not data[name]]
     if missing:
         raise InvalidInput(f"missing or non-string field(s): {', '.join(missing)}", code="missing_field")
@@ -52,7 +50,7 @@ def signup():
 @bp.post("/login")
 def login():
     fields = json_fields("username", "password")
-    user = users.authenticate(db_session(), services().passwords, fields["username"], fields["password"])
+    user = ratelimit.log_in(db_session(), services().passwords, fields["username"], fields["password"])
     tokens = services().tokens
     return {
         "access_token": tokens.issue(user.id),

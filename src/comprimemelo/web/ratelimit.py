@@ -2,12 +2,16 @@
 
 Per client address, every attempt counts; per account, only failed log-ins
 count, so a stranger can slow down guesses at someone's password without
-locking its owner out for long. Exceeding a limit answers 429 with
+locking its owner out for long. An account is the same account whether it is
+named by its username or its e-mail; a name that is no account is counted
+under a fixed-size digest of its normalised form, so the limiter's memory per
+name never depends on what a client sends. Exceeding a limit answers 429 with
 ``Retry-After``, before any password is hashed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -15,15 +19,20 @@ from dataclasses import dataclass
 import limits
 import limits.storage
 import limits.strategies
-from flask import Flask, Response, g, request
+from flask import Flask, current_app, request
+from sqlalchemy.orm import Session
 
-from comprimemelo.errors import TooManyRequests
+from comprimemelo import users
+from comprimemelo.errors import TooManyRequests, Unauthorized
+from comprimemelo.models import User
+from comprimemelo.passwords import Passwords
 from comprimemelo.settings import Settings
 
+EXTENSION = "comprimemelo.rate_limits"
 SIGNUP_ENDPOINTS = frozenset({"api_auth.signup", "ui.signup"})
 LOGIN_ENDPOINTS = frozenset({"api_auth.login", "ui.login"})
-FAILED_LOGIN_STATUS = 401
 MESSAGE = "too many attempts; try again in {seconds} seconds"
+NAME_DIGEST_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -62,21 +71,39 @@ class RateLimits:
             self._limiter.hit(item, rule.name, key)
 
 
-def _account() -> str:
-    """The account a log-in names, as the lookup sees it (case-folded)."""
-    if request.is_json:
-        body = request.get_json(silent=True)
-        name = body.get("username") if isinstance(body, dict) else None
-    else:
-        name = request.form.get("username")
-    return name.strip().casefold() if isinstance(name, str) else ""
+def account_key(user: User | None, login: str) -> str:
+    """What a log-in's failures count under: the account however it is named;
+    else a digest of the name as the lookup normalises it (case-folded)."""
+    if user is not None:
+        return f"user:{user.id}"
+    normalised = login.strip().casefold().encode("utf-8", "surrogatepass")
+    return "name:" + hashlib.sha256(normalised).hexdigest()[:NAME_DIGEST_CHARS]
+
+
+def log_in(session: Session, passwords: Passwords, login: str, password: str) -> User:
+    """``users.authenticate`` behind the per-account limit on failed log-ins.
+
+    :raise TooManyRequests: if the account had too many failures lately.
+    :raise Unauthorized: on a wrong name or password (counted as a failure).
+    """
+    rate_limits: RateLimits | None = current_app.extensions.get(EXTENSION)
+    user = users.find_account(session, login)
+    key = account_key(user, login)
+    if rate_limits is not None:
+        rate_limits.check(rate_limits.failed_login, key)
+    try:
+        return users.check_password(passwords, user, password)
+    except Unauthorized:
+        if rate_limits is not None:
+            rate_limits.record(rate_limits.failed_login, key)
+        raise
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     if not settings.rate_limits_enabled:
         return
     rate_limits = RateLimits(settings)
-    app.extensions["comprimemelo.rate_limits"] = rate_limits
+    app.extensions[EXTENSION] = rate_limits
 
     @app.before_request
     def _limit() -> None:
@@ -87,13 +114,3 @@ def init_app(app: Flask, settings: Settings) -> None:
             rate_limits.hit(rate_limits.signup, address)
         elif request.endpoint in LOGIN_ENDPOINTS:
             rate_limits.hit(rate_limits.login, address)
-            if account := _account():
-                rate_limits.check(rate_limits.failed_login, account)
-                g.login_account = account
-
-    @app.after_request
-    def _count_failure(response: Response) -> Response:
-        account = g.pop("login_account", None)
-        if account and response.status_code == FAILED_LOGIN_STATUS:
-            rate_limits.record(rate_limits.failed_login, account)
-        return response

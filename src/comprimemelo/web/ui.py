@@ -37,6 +37,7 @@ from comprimemelo import users
 from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
 from comprimemelo.models import User
 from comprimemelo.tokens import Claims
+from comprimemelo.web import ratelimit
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
 from comprimemelo.web.context import db_connection, db_session, services
 
@@ -324,7 +325,7 @@ def login():
     if errors:
         return _login_page(values, errors, status=400)
     try:
-        user = users.authenticate(db_session(), services().passwords, values["username"], password)
+        user = ratelimit.log_in(db_session(), services().passwords, values["username"], password)
     except Unauthorized as error:
         return _login_page(values, {"password": _sentence(error.message)}, status=401)
     return _logged_in_response(user.id)
