@@ -42,9 +42,9 @@ class Caller:
     """Who sent a request, as the database saw them when it was checked."""
 
     claims: Claims
-    # ``users.tasks_version`` at the check (None: no such user): the version
-    # a cached task list must match (web/listcache.py).
-    tasks_version: int | None
+    # ``users.tasks_version`` at the check: the version a cached task list
+    # must match (web/listcache.py).
+    tasks_version: int
 
 
 class Tokens:
@@ -90,14 +90,14 @@ class Tokens:
         """The verified claims of ``token``.
 
         :raise Unauthorized: if it is malformed, signed with another key or
-            algorithm, expired, or revoked.
+            algorithm, expired, or revoked, or its account is gone.
         """
         return self.authenticate(token, connection).claims
 
     def authenticate(self, token: str, connection: Connection) -> Caller:
         """``decode``, with the caller's task-list version read in the same statement.
 
-        :raise Unauthorized: as ``decode``.
+        :raise Unauthorized: as ``decode``, or if the account no longer exists.
         """
         claims = self._verified(token)
         if claims.expires_at <= utcnow():
@@ -107,6 +107,8 @@ class Tokens:
         ).one()
         if revoked is not None:
             raise Unauthorized("token revoked", code="token_revoked")
+        if tasks_version is None:
+            raise Unauthorized("the account no longer exists", code="account_deleted")
         return Caller(claims, tasks_version)
 
     @staticmethod

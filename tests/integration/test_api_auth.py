@@ -149,3 +149,20 @@ def test_bad_tokens_are_refused(client, token, code):
     response = client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert error_code(response) == code
+
+
+def test_a_token_of_an_account_that_no_longer_exists_is_refused(client, make_user, services):
+    import sqlalchemy as sa
+
+    from comprimemelo.models import User
+
+    user = make_user("gone")
+    with services.engine.begin() as connection:
+        connection.execute(sa.delete(User).where(User.id == user.id))
+    for response in (
+        client.get("/api/tasks", headers=user.headers),
+        user.upload("a.txt", b"hello", "zip"),
+        client.put("/api/notifications", json={"email": True}, headers=user.headers),
+    ):
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "account_deleted"

@@ -7,6 +7,7 @@ import pytest
 from comprimemelo import db
 from comprimemelo.bootstrap import build_services
 from comprimemelo.errors import Unauthorized
+from comprimemelo.models import User
 from comprimemelo.settings import load_settings
 from comprimemelo.tokens import Tokens
 from tests.conftest import TEST_SECRET_KEY
@@ -18,6 +19,10 @@ def session(tmp_path):
     services = build_services(settings)
     db.upgrade(services.engine, settings)
     with services.sessions() as session:
+        # Tokens are only good for accounts that exist.
+        session.add(User(id=7, username="seven", email="7@example.com", email_lower="7@example.com",
+                         password_hash="-"))
+        session.commit()
         yield session
     services.close()
 

@@ -49,7 +49,7 @@ def current_claims() -> Claims:
     return _current_caller().claims
 
 
-def current_tasks_version() -> int | None:
+def current_tasks_version() -> int:
     """The caller's task-list version, read when their token was checked."""
     return _current_caller().tasks_version
 

@@ -102,8 +102,6 @@ class ListFastPath:
             return None
         finally:
             self._gate.release()
-        if caller.tasks_version is None:
-            return None
         key = list_key(caller.claims.user_id, limit, order, root.rstrip("/"))
         return self._lists.get(key, caller.tasks_version)
 
