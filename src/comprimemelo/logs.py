@@ -11,6 +11,7 @@ import logging
 import logging.handlers
 import queue
 import sys
+import unicodedata
 
 from comprimemelo.cooperative import threads_are_greenlets
 from comprimemelo.settings import Settings
@@ -39,6 +40,30 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:  # rendered before crossing the queue
             entry["stack_trace"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
+
+
+# Characters that break or disguise a line: controls (CR, LF, NEL...), the line
+# and paragraph separators, and format characters (bidi overrides).
+LINE_BREAKING_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every line-breaking or invisible character written as an escape."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in LINE_BREAKING_CATEGORIES else ch
+        for ch in text
+    )
+
+
+class TextFormatter(logging.Formatter):
+    """One event, one line: a string a client chose (a path, a file name) cannot
+    forge a second line; stack traces, which are ours, keep theirs."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 class ContextFilter(logging.Filter):
@@ -98,7 +123,7 @@ def configure(settings: Settings, *, cooperative: bool | None = None) -> None:
         formatter: logging.Formatter = JsonFormatter()
         formatter.converter = __import__("time").gmtime
     else:
-        formatter = logging.Formatter(TEXT_FORMAT)
+        formatter = TextFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     if _listener is not None:
         _listener.stop()

@@ -146,3 +146,25 @@ def test_only_a_gevent_patched_process_counts_as_cooperative():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a_text_log_line_cannot_be_split_by_what_a_client_sends():
+    import io
+    import logging
+
+    from comprimemelo.logs import TEXT_FORMAT, TextFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter(TEXT_FORMAT))
+    logger = logging.getLogger("test.forged")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GET %s 404", "/x\n2026-01-01 00:00:00 INFO forged\r\u2028\u2029\x85\u202e")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")
+    assert len(text.splitlines()) == 1
+    assert "\\n2026-01-01" in text and "\\u2028" in text and "\\u202e" in text
