@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from comprimemelo.private_files import PRIVATE_DIR_MODE, private_sqlite_database
 from comprimemelo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,9 @@ def outside_a_transaction(connection: sa.Connection) -> Iterator[sa.Connection]:
 def _sqlite_engine(url: sa.URL, pool: dict) -> Engine:
     file_based = bool(url.database) and url.database != ":memory:"
     if file_based:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # A folder made here is private; one the operator chose is left as it is.
+        Path(url.database).parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        private_sqlite_database(Path(url.database))
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -17,6 +17,8 @@ from typing import Any
 
 import limits
 
+from comprimemelo.private_files import private_dir
+
 PREFIX = "COMPRIMEMELO_"
 EMBEDDED = "embedded"
 PRODUCTION = "production"
@@ -266,7 +268,7 @@ def _validate(settings: Settings) -> None:
 def _embedded_secret_key(data_dir: Path) -> str:
     """Create the key file atomically (link of a complete temp file), so two
     processes starting at once agree on one key and never read a half-written one."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / SECRET_KEY_FILE
     if not path.exists():
         temp = data_dir / f".{SECRET_KEY_FILE}.{secrets.token_hex(8)}"
