@@ -225,13 +225,25 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def _serve_worker_metrics(settings: Settings, services) -> None:
-    """``/metrics`` of this worker on its own port (a daemon thread), for the Ops Agent."""
+    """``/metrics`` of this worker on its own port (a daemon thread), for the Ops Agent.
+
+    A port already taken (another worker on this machine has it) costs this
+    worker its metrics endpoint, not its work: a warning, and it runs on.
+    """
     from prometheus_client import start_http_server
 
     from comprimemelo import metrics
 
     registry = metrics.registry(metrics.state_collector(services.sessions, services.queue))
-    start_http_server(settings.worker_metrics_port, addr=settings.host, registry=registry)
+    try:
+        start_http_server(settings.worker_metrics_port, addr=settings.host, registry=registry)
+    except OSError as error:
+        log.warning(
+            "worker metrics not served: %s:%d is unavailable (%s); another worker on this machine "
+            "may have it (set %sWORKER_METRICS_PORT to give each its own, or 0 for none)",
+            settings.host, settings.worker_metrics_port, error.strerror or error, PREFIX,
+        )
+        return
     log.info("worker metrics at http://%s:%d/metrics", settings.host, settings.worker_metrics_port)
 
 

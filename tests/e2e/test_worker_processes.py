@@ -72,3 +72,38 @@ def test_killed_worker_task_is_processed_once(stack, tmp_path):
     assert read_members(client.download(done["compressed_url"]), "tar.xz") == {"big.bin": source.read_bytes()}
     archives = [p for p in (data_dir / "files").rglob("*") if p.is_file() and "archive" in p.parts]
     assert len(archives) == 1
+
+
+def test_two_workers_on_one_machine_share_the_work_though_one_metrics_port(tmp_path, database_url):
+    """The second worker finds the metrics port taken: a warning, and it works on."""
+    port, metrics_port = free_port(), free_port()
+    env = process_environment(tmp_path / "data", COMPRIMEMELO_DATABASE_URL=database_url,
+                              COMPRIMEMELO_WORKER_CONCURRENCY="1",
+                              COMPRIMEMELO_WORKER_METRICS_PORT=str(metrics_port))
+    web = Process(["serve", "--no-worker", "--port", str(port)], env, tmp_path / "web.log")
+    first = Process(["worker"], env, tmp_path / "worker-0.log")
+    second = None
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(base_url, web)
+        deadline = time.monotonic() + 60
+        while "worker metrics at" not in first.output():
+            assert time.monotonic() < deadline, first.output()
+            time.sleep(0.2)
+        second = Process(["worker"], env, tmp_path / "worker-1.log")
+        while "worker metrics not served" not in second.output():
+            assert second.popen.poll() is None, second.output()
+            assert time.monotonic() < deadline, second.output()
+            time.sleep(0.2)
+        first.stop()  # only the second is left to do the work
+        client = Client(base_url)
+        client.signup_and_login("twoworkers")
+        source = tmp_path / "both.txt"
+        source.write_bytes(b"two workers, one port " * 100)
+        task = client.upload(source, "zip")
+        assert client.wait_finished([task["id"]])[task["id"]]["status"] == "processed"
+        assert "Traceback" not in second.output()
+    finally:
+        for process in (second, first, web):
+            if process is not None:
+                process.stop()
