@@ -422,3 +422,36 @@ def test_the_documented_verification_recipe_accepts_our_signatures():
     assert verify("whsec_k", body, signing.signature_header("whsec_k", body))
     assert not verify("whsec_k", body + b"x", signing.signature_header("whsec_k", body))
     assert not verify("whsec_k", body, signing.signature_header("whsec_k", body, int(time.time()) - 400))
+
+
+def test_a_file_name_with_line_separators_still_gets_its_email(services, make_user):
+    """Names stored before uploads dropped U+2028/U+2029 (or any a header breaks on) reach the subject cleaned."""
+    import sqlalchemy as sa
+
+    from comprimemelo.models import TaskFile
+
+    user = make_user()
+    user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
+    task = user.upload("report.txt", b"hello").json
+    with services.engine.begin() as connection:
+        connection.execute(sa.update(TaskFile).where(TaskFile.task_id == task["id"])
+                           .values(filename="a\u2028b\u2029c\x85d\x1ce\re\n.txt"))
+    finish(services, task["id"])
+    [event] = deliver_until(sender_for(services), services, task["id"], {"delivered", "failed"})
+    assert event.state == "delivered", event.last_error
+    [message] = mailbox.Maildir(services.settings.data_dir.resolve() / "mail", create=False)
+    assert message["Subject"] == "comprimemelo: a b c d e e .txt is ready (zip)"
+
+
+def test_an_event_no_attempt_can_send_settles_as_failed_with_its_reason(services, make_user):
+    import sqlalchemy as sa
+
+    user = make_user()
+    user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
+    task = user.upload("report.txt", b"hello").json
+    finish(services, task["id"])
+    with services.engine.begin() as connection:
+        connection.execute(sa.update(OutboxEvent).where(OutboxEvent.task_id == task["id"]).values(payload="{not json"))
+    [event] = deliver_until(sender_for(services), services, task["id"], {"delivered", "failed"}, timeout=5)
+    assert event.state == "failed" and event.attempts == 1
+    assert event.last_error.startswith("internal error: JSONDecodeError")

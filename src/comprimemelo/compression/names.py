@@ -14,17 +14,23 @@ FALLBACK_NAME = "file"
 
 
 def sanitize_arcname(name: str) -> str:
-    """One safe path component: no directories, no control characters, NFC,
-    at most 255 UTF-8 bytes (the extension is kept when cutting).
+    """One safe path component: no directories, no control, format or
+    line-separator characters (nothing ``str.splitlines`` breaks on), NFC, at
+    most 255 UTF-8 bytes (the extension is kept when cutting).
 
     Never ``""``, ``.`` or ``..``: those become ``file``.
     """
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    name = "".join(ch for ch in name if not _unprintable(ch)).strip()
     if name in ("", ".", ".."):
         return FALLBACK_NAME
     stem, extension = split_extension(name)
     return _fit(stem, "", extension)
+
+
+def _unprintable(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] == "C" or category in ("Zl", "Zp")
 
 
 def unique_arcnames(names: Sequence[str]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -59,6 +60,14 @@ def encode(event: dict) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
+def header_value(text: str) -> str:
+    """``text`` fit for a mail header: every character a header would break on
+    (anything ``str.splitlines`` splits at, other controls, separators) a space.
+    File names reach subjects, and names uploaded before they were cleaned
+    may hold any of these."""
+    return "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
+
+
 def email_message(payload: str, recipient: str, settings: Settings) -> EmailMessage:
     """A plain-text e-mail telling ``recipient`` what became of the task."""
     event = json.loads(payload)
@@ -68,7 +77,7 @@ def email_message(payload: str, recipient: str, settings: Settings) -> EmailMess
     message["To"] = recipient
     message["Message-ID"] = make_msgid(idstring=event["id"], domain="comprimemelo")
     if event["type"] == TASK_PROCESSED:
-        message["Subject"] = f"comprimemelo: {task['filename']} is ready ({task['new_format']})"
+        message["Subject"] = header_value(f"comprimemelo: {task['filename']} is ready ({task['new_format']})")
         saved = ""
         if task["size_compressed"] is not None and task["size_original"]:
             ratio = 100 * (1 - task["size_compressed"] / task["size_original"])
@@ -79,7 +88,7 @@ def email_message(payload: str, recipient: str, settings: Settings) -> EmailMess
             f"Download: {task['compressed_url']}\n"
         )
     else:
-        message["Subject"] = f"comprimemelo: {task['filename']} could not be compressed"
+        message["Subject"] = header_value(f"comprimemelo: {task['filename']} could not be compressed")
         body = (
             f"Your file {task['filename']} could not be compressed to {task['new_format']}.\n\n"
             f"Reason: {task['error'] or 'unknown'}\n"

@@ -159,6 +159,14 @@ class Sender:
         except SQLAlchemyError as error:
             # Unsettled, the event comes back when its claim expires.
             log.warning("event %s: cannot record the outcome: %s", event.event_id, error)
+        except Exception as error:
+            # A bug of ours or a payload no attempt can send: retrying it every
+            # claim forever helps nobody. Settled as failed, with the reason.
+            log.exception("event %s (task %s): cannot be delivered", event.event_id, event.task_id)
+            try:
+                self._settle(event, State.FAILED, f"internal error: {type(error).__name__}: {error}")
+            except SQLAlchemyError as settle_error:
+                log.warning("event %s: cannot record the outcome: %s", event.event_id, settle_error)
 
     def deliver(self, event: OutboxEvent) -> None:
         if event.channel == outbox.Channel.EMAIL.value:
