@@ -117,6 +117,8 @@ class Task(Base):
 
 class TaskFile(Base):
     __tablename__ = "task_files"
+    # ``GET /api/files/<name>`` finds a file by its name in one indexed lookup.
+    __table_args__ = (Index("ix_task_files_filename", "filename"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
 from comprimemelo.errors import Conflict, NotFound
@@ -30,6 +31,7 @@ from comprimemelo.timestamps import iso_utc_sql
 log = logging.getLogger(__name__)
 
 MAX_LIST_LIMIT = 1000
+ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 REPUBLISH_BATCH = 500
 
 
@@ -309,21 +311,74 @@ def delete_task(session: Session, storage: Storage, owner_id: int, task_id: int)
     _delete_objects(storage, [key for key in keys if key])
 
 
-def find_file_by_name(session: Session, owner_id: int, filename: str) -> tuple[Task, str]:
-    """The caller's newest task whose original or archive is called ``filename``,
-    and which of the two it is (``"original"`` or ``"compressed"``).
+@dataclass(frozen=True, slots=True)
+class NamedFile:
+    """A file found by its name: which task, whether it is the archive (only a
+    made one: an archive name matches once the task is processed), where it is."""
+
+    task_id: int
+    status: str
+    kind: str  # "original" or "compressed"
+    storage_key: str
+    filename: str
+    media_type: str
+
+
+_ARCHIVE_OF_MANY = re.compile(r"archive-([1-9][0-9]{0,9})")
+
+
+def _find_by_name_statement(owner_id: int, filename: str) -> sa.Select:
+    """Candidates come from the file-name index (the name, or the name without
+    an archive extension) or, for ``archive-<id>.<ext>``, that one id; then
+    whether the name is a candidate's original or its archive is decided in
+    the same statement (an archive is named after a task's only file, or
+    ``archive-<id>`` when it has several)."""
+    matched, first, second = (aliased(TaskFile) for _ in range(3))
+    names = [filename]
+    candidates = []
+    archive = sa.false()
+    for fmt in ArchiveFormat:
+        if filename.endswith(fmt.extension) and len(filename) > len(fmt.extension):
+            base = filename[: -len(fmt.extension)]
+            names.append(base)
+            single = sa.and_(second.id.is_(None), first.filename == base)
+            many = _ARCHIVE_OF_MANY.fullmatch(base)
+            if many:
+                candidates.append(Task.id == int(many.group(1)))
+                single = sa.or_(single, sa.and_(second.id.is_not(None), Task.id == int(many.group(1))))
+            archive = sa.and_(Task.compressed_key.is_not(None), Task.new_format == fmt.value, single)
+    candidates.append(Task.id.in_(sa.select(TaskFile.task_id).where(TaskFile.filename.in_(names))))
+    return (
+        sa.select(Task.id, Task.status, Task.new_format, Task.compressed_key, matched.storage_key,
+                  archive.label("is_archive"))
+        .outerjoin(matched, sa.and_(matched.task_id == Task.id, matched.filename == filename))
+        .outerjoin(first, sa.and_(first.task_id == Task.id, first.position == 0))
+        .outerjoin(second, sa.and_(second.task_id == Task.id, second.position == 1))
+        .where(
+            Task.owner_id == owner_id,
+            sa.or_(*candidates),
+            sa.or_(matched.id.is_not(None), archive),
+        )
+        .order_by(Task.id.desc())
+        .limit(1)
+    )
+
+
+def find_file_by_name(connection: Connection, owner_id: int, filename: str) -> NamedFile:
+    """The caller's newest original or archive called ``filename`` (the archive
+    if a task has both), in one indexed query (``ix_task_files_filename``)
+    whatever the number of tasks.
 
     :raise NotFound: if none matches.
     """
-    candidates = session.scalars(
-        sa.select(Task).where(Task.owner_id == owner_id).order_by(Task.id.desc())
-    )
-    for task in candidates:
-        if task.compressed_key and archive_filename(task) == filename:
-            return task, "compressed"
-        if any(f.filename == filename for f in task.files):
-            return task, "original"
-    raise NotFound(f"no file called {filename!r}")
+    row = connection.execute(_find_by_name_statement(owner_id, filename)).first()
+    if row is None:
+        raise NotFound(f"no file called {filename!r}")
+    task_id, status, new_format, compressed_key, original_key, is_archive = row
+    if is_archive:
+        fmt = ArchiveFormat(new_format)
+        return NamedFile(task_id, status, "compressed", compressed_key, filename, fmt.media_type)
+    return NamedFile(task_id, status, "original", original_key, filename, ORIGINAL_MEDIA_TYPE)
 
 
 def _delete_objects(storage: Storage, keys: Sequence[str]) -> None:

@@ -310,3 +310,51 @@ def test_listed_timestamps_are_the_single_tasks_written_by_the_database(make_use
     expected = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for field in ("created_at", "processed_at", "expires_at"):
         assert listed[field] == single[field] == expected
+
+
+def test_a_file_is_found_by_name_in_one_statement_whatever_the_number_of_tasks(make_user, services):
+    """The newest match wins, archives of one file and of several are found by
+    their names, another user's files never; and it is one statement, not one per task."""
+    import sqlalchemy as sa
+
+    from comprimemelo import tasks as task_service
+    from comprimemelo.models import Task
+
+    user, other = make_user("finder"), make_user("other")
+    for index in range(30):
+        assert user.upload(f"f{index}.txt", b"x").status_code == 201
+    old = user.upload("same.txt", b"old").json
+    new = user.upload("same.txt", b"new").json
+    assert other.upload("theirs.txt", b"not yours").status_code == 201
+    many = user.client.post(
+        "/api/tasks", headers=user.headers, content_type="multipart/form-data",
+        data={"fileName": [(io.BytesIO(b"1"), "one.txt"), (io.BytesIO(b"2"), "two.txt")], "newFormat": "tar.gz"},
+    ).json
+    with services.engine.begin() as connection:  # as if a worker had made their archives
+        for task_id, key in ((old["id"], "tasks/x/archive/old.zip"), (many["id"], "tasks/x/archive/many.tar.gz")):
+            connection.execute(sa.update(Task).where(Task.id == task_id)
+                               .values(status="processed", compressed_key=key, size_compressed=1))
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(services.engine, "before_cursor_execute", count)
+    try:
+        with services.engine.connect() as connection:
+            found = [
+                task_service.find_file_by_name(connection, user.id, name)
+                for name in ("same.txt", "same.txt.zip", f"archive-{many['id']}.tar.gz", "two.txt", "f7.txt")
+            ]
+    finally:
+        sa.event.remove(services.engine, "before_cursor_execute", count)
+    assert len(statements) == len(found)
+    assert [(item.task_id, item.kind) for item in found] == [
+        (new["id"], "original"), (old["id"], "compressed"), (many["id"], "compressed"),
+        (many["id"], "original"), (found[-1].task_id, "original"),
+    ]
+    assert found[1].storage_key == "tasks/x/archive/old.zip" and found[1].media_type == "application/zip"
+    with services.engine.connect() as connection:
+        for name in ("theirs.txt", "f7.txt.zip", f"archive-{many['id']}.zip", "archive-1.tar.gz"):
+            with pytest.raises(task_service.NotFound):
+                task_service.find_file_by_name(connection, user.id, name)

@@ -14,8 +14,10 @@ from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
 from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
+from comprimemelo.tasks import ORIGINAL_MEDIA_TYPE
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
+from comprimemelo.web.bodies import accepts_body
 from comprimemelo.web.context import db_connection, db_session, release_database, services
 from comprimemelo.web.idempotency import Recorder, idempotent
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
@@ -29,7 +31,6 @@ LEVEL_FIELD = "level"
 PASSWORD_FIELD = "password"
 RETENTION_FIELD = "retentionHours"
 WEBHOOK_FIELD = "webhookUrl"
-ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 # Task ids live in a 32-bit INTEGER column; a larger id names no task, and the
 # database drivers reject it (SQLite: OverflowError) rather than finding nothing.
 MAX_TASK_ID = 2**31 - 1
@@ -151,6 +152,7 @@ def _stream_size(stream) -> int:
 
 
 @bp.post("/tasks")
+@accepts_body(lambda settings: settings.max_upload_bytes)
 @login_required
 def create_task():
     if request.mimetype != "multipart/form-data":
@@ -241,13 +243,12 @@ def list_tasks():
     version = current_tasks_version()
     lists: ListCache = current_app.extensions[LIST_CACHE]
     key = list_key(owner, limit, order, root)
-    listed = lists.get(key, version) if version is not None else None
+    listed = lists.get(key, version)
     if listed is None:
         found = task_service.list_tasks(db_connection(), owner, limit=limit, descending=order == 1)
         rendered = current_app.json.response([task_json(task, script_root=root) for task in found])
         listed = ListBody.of(rendered.get_data())
-        if version is not None:
-            lists.put(key, version, listed)
+        lists.put(key, version, listed)
     headers = list_headers(listed)
     if "If-None-Match" in request.headers and request.if_none_match.contains_weak(listed.etag):
         return current_app.response_class(status=304, headers=headers)
@@ -338,19 +339,17 @@ def _send_archive(task: Task) -> Response:
 
 def _refuse_expired(task: Task) -> None:
     """:raise Gone: if the task's retention ended (its files are deleted)."""
-    if task.status == TaskStatus.EXPIRED.value:
+    if task.status == _EXPIRED:
         raise Gone(f"task {task.id} expired: its files were deleted at the end of its retention")
 
 
 @bp.get("/files/<path:filename>")
 @login_required
 def download_by_name(filename: str):
-    task, kind = task_service.find_file_by_name(db_session(), current_user_id(), filename)
-    _refuse_expired(task)
-    if kind == "compressed":
-        return _send_archive(task)
-    item = next(f for f in task.files if f.filename == filename)
-    return send_object(item.storage_key, item.filename, ORIGINAL_MEDIA_TYPE)
+    found = task_service.find_file_by_name(db_connection(), current_user_id(), filename)
+    if found.status == _EXPIRED:
+        raise Gone(f"task {found.task_id} expired: its files were deleted at the end of its retention")
+    return send_object(found.storage_key, found.filename, found.media_type)
 
 
 def send_object(key: str, filename: str, media_type: str) -> Response:
