@@ -114,7 +114,9 @@ def _settings(args: argparse.Namespace, **overrides) -> Settings:
 def _migrate(settings: Settings) -> None:
     from comprimemelo import db
 
-    engine = db.create_engine(settings)
+    # Its own engine, with the connections an upgrade holds at once (the
+    # lock's and the migration's) whatever the pool settings say.
+    engine = db.create_engine(settings.replace(db_pool_size=db.MIGRATION_CONNECTIONS))
     try:
         db.upgrade(engine, settings)
     finally:

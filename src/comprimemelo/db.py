@@ -29,6 +29,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Arbitrary but fixed: every process that migrates takes this PostgreSQL lock.
 MIGRATION_ADVISORY_LOCK_ID = 0x636F6D70  # "comp"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# An upgrade holds two connections on PostgreSQL: the advisory lock's and its own.
+MIGRATION_CONNECTIONS = 2
 # A pooled connection idle longer than this is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
 RETURNED_AT = "comprimemelo.returned_at"

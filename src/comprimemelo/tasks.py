@@ -1,10 +1,5 @@
-"""What users do with tasks: create (upload), list, read, delete.
-
-Creation stores the uploads first, then commits the row, then publishes; a
-failure at any step undoes the earlier ones, and a publish that fails or times
-out leaves a task the worker's sweep republishes (``republish_stale``), so an
-accepted task is never lost.
-"""
+"""What users do with tasks: list, read, delete; and the sweeps that republish
+and expire them. Creating one is ``comprimemelo.intake``'s."""
 
 from __future__ import annotations
 
@@ -12,15 +7,14 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
-from comprimemelo.compression import ArchiveFormat, unique_arcnames
+from comprimemelo.compression import ArchiveFormat
 from comprimemelo.errors import Conflict, NotFound
 from comprimemelo.models import Task, TaskFile, UTCDateTime, utcnow
 from comprimemelo.queue import Queue, QueueError, TaskMessage
@@ -33,12 +27,6 @@ log = logging.getLogger(__name__)
 MAX_LIST_LIMIT = 1000
 ORIGINAL_MEDIA_TYPE = "application/octet-stream"
 REPUBLISH_BATCH = 500
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str  # as the client sent it: untrusted
-    stream: BinaryIO
 
 
 def original_key(prefix: str, position: int) -> str:
@@ -54,63 +42,6 @@ def archive_filename(task: Task) -> str:
     fmt = ArchiveFormat(task.new_format)
     base = task.files[0].filename if len(task.files) == 1 else f"archive-{task.id}"
     return base + fmt.extension
-
-
-def create_task(
-    session: Session,
-    storage: Storage,
-    queue: Queue,
-    *,
-    owner_id: int,
-    uploads: Sequence[Upload],
-    fmt: ArchiveFormat,
-    level: int | None,
-    sealed_password: str | None = None,
-    expires_at: dt.datetime | None = None,
-    before_commit: Callable[[Session, Task], None] | None = None,
-) -> Task:
-    """Store ``uploads``, record the task and queue it.
-
-    ``sealed_password`` (an encrypted archive's, see ``comprimemelo.sealed``)
-    goes into the task message only, never into the database.
-    ``before_commit(session, task)`` joins the task's transaction (the task
-    has its id by then): an idempotency key's record commits with it.
-
-    :raise StorageError: if an upload cannot be stored (nothing is left behind).
-    """
-    prefix = uuid.uuid4().hex
-    names = unique_arcnames([upload.filename for upload in uploads])
-    stored: list[str] = []
-    try:
-        files = []
-        for position, (upload, name) in enumerate(zip(uploads, names)):
-            key = original_key(prefix, position)
-            stored.append(key)
-            size = storage.put_stream(key, upload.stream)
-            files.append(TaskFile(position=position, filename=name, size=size, storage_key=key))
-        task = Task(
-            owner_id=owner_id,
-            storage_prefix=prefix,
-            new_format=fmt.value,
-            level=level,
-            status=TaskStatus.UPLOADED.value,
-            size_original=sum(f.size for f in files),
-            attempts=0,
-            files=files,
-            encrypted=sealed_password is not None,
-            expires_at=expires_at,
-        )
-        session.add(task)
-        if before_commit:
-            session.flush()
-            before_commit(session, task)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        _delete_objects(storage, stored)
-        raise
-    publish(session, queue, task, sealed_password=sealed_password)
-    return task
 
 
 def publish(session: Session, queue: Queue, task: Task, *, sealed_password: str | None = None) -> bool:
@@ -308,7 +239,7 @@ def delete_task(session: Session, storage: Storage, owner_id: int, task_id: int)
     session.commit()
     if not deleted:
         raise Conflict("task is being processed; try again when it has finished", code="task_busy")
-    _delete_objects(storage, [key for key in keys if key])
+    delete_objects(storage, [key for key in keys if key])
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +312,7 @@ def find_file_by_name(connection: Connection, owner_id: int, filename: str) -> N
     return NamedFile(task_id, status, "original", original_key, filename, ORIGINAL_MEDIA_TYPE)
 
 
-def _delete_objects(storage: Storage, keys: Sequence[str]) -> None:
+def delete_objects(storage: Storage, keys: Sequence[str]) -> None:
     for key in keys:
         try:
             storage.delete(key)

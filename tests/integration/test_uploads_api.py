@@ -308,3 +308,19 @@ def test_a_retried_open_or_complete_with_the_same_key_makes_one_session_and_one_
     with services.sessions() as session:
         assert session.query(UploadSession).count() == 1
         assert session.query(Task).count() == 1
+
+
+def test_a_task_from_uploads_takes_a_webhook_as_a_multipart_upload_does(make_user, client, services):
+    from comprimemelo.models import TaskWebhook
+
+    user = make_user()
+    session = start(user, "hooked.txt", 5).json
+    send_all(client, session, b"hooks")
+    body = {"newFormat": "zip", "webhookUrl": "https://93.184.216.34/hook"}
+    no_secret = user.client.post(f"/api/uploads/{session['id']}/complete", json=body, headers=user.headers)
+    assert no_secret.status_code == 400 and no_secret.json["error"]["code"] == "webhook_secret_required"
+    user.client.post("/api/notifications/webhook-secret", headers=user.headers)
+    done = user.client.post(f"/api/uploads/{session['id']}/complete", json=body, headers=user.headers)
+    assert done.status_code == 201, done.json
+    with services.sessions() as db:
+        assert db.get(TaskWebhook, done.json["id"]).url == body["webhookUrl"]

@@ -8,7 +8,7 @@ import py7zr
 import pyzipper
 import sqlalchemy as sa
 
-from comprimemelo import sealed, tasks
+from comprimemelo import intake, sealed
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.models import Task
 from comprimemelo.worker import PASSWORD_LOST, Worker
@@ -19,13 +19,11 @@ DATA = b"confidential figures " * 3000
 
 
 def create(services, owner_id: int, fmt: ArchiveFormat, sealed_password: str | None) -> int:
-    with services.sessions() as session:
-        task = tasks.create_task(
-            session, services.storage, services.queue, owner_id=owner_id,
-            uploads=[tasks.Upload("figures.txt", io.BytesIO(DATA))], fmt=fmt, level=None,
-            sealed_password=sealed_password,
-        )
-        return task.id
+    command = intake.CreateTask(
+        owner_id=owner_id, fmt=fmt, level=None, sealed_password=sealed_password,
+        uploads=[intake.Upload("figures.txt", io.BytesIO(DATA), len(DATA))],
+    )
+    return intake.create_task(services.sessions, services.storage, services.queue, services.settings, command).id
 
 
 def dump_database(services) -> bytes:

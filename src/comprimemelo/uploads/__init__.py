@@ -2,7 +2,7 @@
 
 A client opens a session (``create_session``), sends the bytes in chunks to the
 session's upload URL (resuming from ``refresh``'s offset after any interruption)
-and submits one or several finished sessions as a task (``submit``). The bytes
+and submits one or several finished sessions as a task (``intake.create_task``). The bytes
 never pass through the web tier on Cloud Storage, and are appended straight to
 a part file beside the storage folder in embedded mode.
 
@@ -21,19 +21,16 @@ import functools
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import tasks as task_service
-from comprimemelo.compression import ArchiveFormat, sanitize_arcname, unique_arcnames
+from comprimemelo.compression import sanitize_arcname
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from comprimemelo.models import Task, TaskFile, UploadSession, utcnow
-from comprimemelo.queue import Queue
+from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.settings import Settings
-from comprimemelo.statuses import TaskStatus
 from comprimemelo.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -259,96 +256,6 @@ def _forget(db: Session, target: UploadTarget, row: UploadSession) -> None:
     target.abandon(row.storage_key, row.upload_url)
     db.delete(row)
     db.commit()
-
-
-def submit(
-    db: Session,
-    target: UploadTarget,
-    queue: Queue,
-    settings: Settings,
-    *,
-    owner_id: int,
-    upload_ids: Sequence[str],
-    fmt: ArchiveFormat,
-    level: int | None,
-    expires_at: dt.datetime | None = None,
-    sealed_password: str | None = None,
-    before_commit: Callable[[Session, Task], None] | None = None,
-) -> Task:
-    """Make one task of the caller's finished uploads, in order, and queue it;
-    its files are deleted at ``expires_at`` (retention). ``sealed_password``
-    and ``before_commit`` as for ``tasks.create_task``.
-
-    The task's files are the uploaded objects themselves (nothing is copied).
-    Each upload can be submitted once: two concurrent submissions of the same
-    one cannot both win, because the state change is one conditional update in
-    the task's transaction.
-
-    :raise NotFound: if an id is unknown or someone else's.
-    :raise InvalidInput: if ids repeat or there are more than ``max_files_per_task``.
-    :raise UploadIncomplete: if an upload has not received every byte.
-    :raise PayloadTooLarge: if together they exceed ``max_task_bytes``.
-    :raise Conflict: if an upload is already submitted.
-    """
-    if not upload_ids:
-        raise InvalidInput("name at least one upload", code="missing_uploads")
-    if len(set(upload_ids)) != len(upload_ids):
-        raise InvalidInput("an upload is named twice", code="duplicate_upload")
-    if len(upload_ids) > settings.max_files_per_task:
-        raise InvalidInput(
-            f"at most {settings.max_files_per_task} files per task", code="too_many_files"
-        )
-    rows = [get_session(db, owner_id, upload_id) for upload_id in upload_ids]
-    for row in rows:
-        if row.state == UploadState.SUBMITTED.value:
-            raise Conflict(f"upload {row.id} is already task {row.task_id}", code="upload_submitted")
-        refresh(db, target, settings, row)
-        if row.state != UploadState.UPLOADED.value:
-            raise UploadIncomplete(row.id, row.received, row.size)
-    total = sum(row.size for row in rows)
-    if total > settings.max_task_bytes:
-        raise PayloadTooLarge(f"files too large together: the limit is {settings.max_task_bytes} bytes per task")
-    names = unique_arcnames([row.filename for row in rows])
-    task = Task(
-        owner_id=owner_id,
-        storage_prefix=uuid.uuid4().hex,
-        new_format=fmt.value,
-        level=level,
-        status=TaskStatus.UPLOADED.value,
-        size_original=total,
-        attempts=0,
-        expires_at=expires_at,
-        encrypted=sealed_password is not None,
-        files=[
-            TaskFile(position=position, filename=name, size=row.size, storage_key=row.storage_key)
-            for position, (row, name) in enumerate(zip(rows, names))
-        ],
-    )
-    try:
-        db.add(task)
-        db.flush()
-        claimed = db.execute(
-            sa.update(UploadSession)
-            .where(
-                UploadSession.id.in_(upload_ids),
-                UploadSession.owner_id == owner_id,
-                UploadSession.state == UploadState.UPLOADED.value,
-            )
-            .values(state=UploadState.SUBMITTED.value, task_id=task.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != len(upload_ids):
-            raise Conflict("an upload was submitted or removed meanwhile; try again", code="upload_submitted")
-        if before_commit:
-            before_commit(db, task)
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
-    for row in rows:
-        db.refresh(row)
-    task_service.publish(db, queue, task, sealed_password=sealed_password)
-    return task
 
 
 @functools.lru_cache(maxsize=4)

@@ -7,18 +7,26 @@ import os
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file, url_for
 
-from comprimemelo import notifications, sealed
+from comprimemelo import intake, sealed
 from comprimemelo import tasks as task_service
 from comprimemelo.compression import ArchiveFormat, Preset, UnsupportedFormat
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
-from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.intake import CreateTask, Upload
 from comprimemelo.models import Task, utcnow
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.tasks import ORIGINAL_MEDIA_TYPE
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
 from comprimemelo.web.bodies import accepts_body
-from comprimemelo.web.context import db_connection, db_session, release_database, services
+from comprimemelo.web.context import (
+    database_turn,
+    db_connection,
+    db_session,
+    release_database,
+    services,
+    upload_target,
+)
 from comprimemelo.web.idempotency import Recorder, idempotent
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
 from comprimemelo.web.listcache import ListBody, ListCache
@@ -161,57 +169,41 @@ def create_task():
             f"and the format in {FORMAT_FIELD!r}"
         )
     release_database()  # the caller is known; the body may take minutes to arrive
-    parts = request.files.getlist(FILE_FIELD)
-    if not parts:
-        raise InvalidInput(f"missing file field {FILE_FIELD!r}", code="missing_file")
-    settings = services().settings
-    if len(parts) > settings.max_files_per_task:
-        raise InvalidInput(
-            f"at most {settings.max_files_per_task} files per task", code="too_many_files"
-        )
-    sizes = [_stream_size(part.stream) for part in parts]
-    if sum(sizes) > settings.max_task_bytes:
-        raise PayloadTooLarge(f"the files of one task may total at most {settings.max_task_bytes} bytes")
     uploads = [
-        task_service.Upload(filename=part.filename or "file", stream=part.stream) for part in parts
+        Upload(filename=part.filename or "file", stream=part.stream, size=_stream_size(part.stream))
+        for part in request.files.getlist(FILE_FIELD)
     ]
+    if not uploads:
+        raise InvalidInput(f"missing file field {FILE_FIELD!r}", code="missing_file")
     fmt = parse_format(request.form.get(FORMAT_FIELD))
     level = parse_level(request.form.get(LEVEL_FIELD), fmt)
     password = parse_password(request.form.get(PASSWORD_FIELD), fmt)
     retention = parse_retention(request.form.get(RETENTION_FIELD))
+    webhook_url = request.form.get(WEBHOOK_FIELD) or None
     identity = [fmt.value, str(level), str(retention.total_seconds()), "encrypted" if password else "plain"]
-    identity += [f"{upload.filename}\x00{size}" for upload, size in zip(uploads, sizes)]
-    webhook_url = notifications.validate_task_webhook(
-        db_session(), current_user_id(), request.form.get(WEBHOOK_FIELD), settings
-    )
+    identity += [f"{upload.filename}\x00{upload.size}" for upload in uploads]
     if webhook_url:
         identity.append(f"webhook\x00{webhook_url}")
-
-    def produce(record: Recorder) -> tuple[dict, int]:
-        app = services()
-        task = task_service.create_task(
-            db_session(),
-            app.storage,
-            app.queue,
-            owner_id=current_user_id(),
-            uploads=uploads,
-            fmt=fmt,
-            level=level,
-            sealed_password=sealed.seal(password, settings.secret_key) if password else None,
-            expires_at=utcnow() + retention,
-            before_commit=lambda session, task: (
-                notifications.attach_task_webhook(session, task, webhook_url),
-                record(session, task_json(task), 201),
-            ),
-        )
-        return task_json(task), 201
-
-    return idempotent(
-        "POST /api/tasks",
-        identity,
-        produce,
-        headers_for=task_location,
+    command = CreateTask(
+        owner_id=current_user_id(), fmt=fmt, level=level, expires_at=utcnow() + retention,
+        sealed_password=seal_password(password), webhook_url=webhook_url, uploads=uploads,
     )
+    return idempotent("POST /api/tasks", identity, lambda record: submit(command, record), headers_for=task_location)
+
+
+def seal_password(password: str | None) -> str | None:
+    """An archive password sealed for its trip to the worker (``comprimemelo.sealed``)."""
+    return sealed.seal(password, services().settings.secret_key) if password else None
+
+
+def submit(command: CreateTask, record: Recorder) -> tuple[dict, int]:
+    """Run ``command`` (``comprimemelo.intake``) in short turns at the database."""
+    app = services()
+    task = intake.create_task(
+        database_turn, app.storage, app.queue, app.settings, command,
+        target=upload_target, before_commit=lambda session, task: record(session, task_json(task), 201),
+    )
+    return task_json(task), 201
 
 
 @bp.get("/formats")

@@ -14,32 +14,33 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
-from comprimemelo import sealed
 from comprimemelo import uploads as upload_service
 from comprimemelo.errors import Conflict, InvalidInput, NotFound
 from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.timestamps import iso_utc
-from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState, UploadTarget
+from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState
+from comprimemelo.intake import CreateTask
 from comprimemelo.web.api_tasks import (
     PASSWORD_FIELD,
     RETENTION_FIELD,
+    WEBHOOK_FIELD,
     parse_format,
     parse_level,
     parse_password,
     parse_retention,
-    task_json,
+    seal_password,
+    submit,
     task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.bodies import accepts_body, json_object
-from comprimemelo.web.context import db_session, release_database, services
+from comprimemelo.web.context import db_session, release_database, services, upload_target
 from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
 
-TARGET_EXTENSION = "comprimemelo.uploads"
 RESUME_INCOMPLETE = 308
 CHUNK_RANGE = re.compile(r"bytes (\d{1,20})-(\d{1,20})/(\d{1,20})")
 STATUS_RANGE = re.compile(r"bytes \*/(\d{1,20})")
@@ -48,15 +49,6 @@ RESUMABLE_THRESHOLD_BYTES = 64 * 1024 * 1024
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 # A file name of up to 4096 characters, each escaped as \uXXXX: 24 KiB and room to spare.
 CREATE_UPLOAD_BODY_BYTES = 64 * 1024
-
-
-def upload_target() -> UploadTarget:
-    """This app's adapter, made once (a Cloud Storage client is not free)."""
-    target = current_app.extensions.get(TARGET_EXTENSION)
-    if target is None:
-        target = upload_service.open_target(services().storage)
-        current_app.extensions[TARGET_EXTENSION] = target
-    return target
 
 
 def session_json(row: UploadSession) -> dict:
@@ -231,7 +223,8 @@ def _progress(row: UploadSession):
 @login_required
 def complete_upload(upload_id: str):
     """A task from this upload, followed by any ids in ``uploads`` (one archive);
-    ``newFormat``, ``level`` and ``retentionHours`` as for ``POST /api/tasks``."""
+    ``newFormat``, ``level``, ``password``, ``retentionHours`` and
+    ``webhookUrl`` as for ``POST /api/tasks``."""
     data = json_object()
     more = data.get("uploads", [])
     if not isinstance(more, list) or not all(isinstance(item, str) for item in more):
@@ -240,30 +233,17 @@ def complete_upload(upload_id: str):
     level = parse_level(_field(data, "level"), fmt)
     retention = parse_retention(_field(data, RETENTION_FIELD))
     password = parse_password(_field(data, PASSWORD_FIELD), fmt)
+    webhook_url = _field(data, WEBHOOK_FIELD) or None
     identity = [upload_id, *more, fmt.value, str(level), str(retention.total_seconds()), str(bool(password))]
-
-    def produce(record: Recorder) -> tuple[dict, int]:
-        app = services()
-        task = upload_service.submit(
-            db_session(),
-            upload_target(),
-            app.queue,
-            app.settings,
-            owner_id=current_user_id(),
-            upload_ids=[upload_id, *more],
-            fmt=fmt,
-            level=level,
-            expires_at=utcnow() + retention,
-            sealed_password=sealed.seal(password, app.settings.secret_key) if password else None,
-            before_commit=lambda session, task: record(session, task_json(task), 201),
-        )
-        return task_json(task), 201
-
+    if webhook_url:
+        identity.append(f"webhook\x00{webhook_url}")
+    release_database()  # the uploads' backend is asked before the task's turn
+    command = CreateTask(
+        owner_id=current_user_id(), fmt=fmt, level=level, expires_at=utcnow() + retention,
+        sealed_password=seal_password(password), webhook_url=webhook_url, upload_ids=[upload_id, *more],
+    )
     return idempotent(
-        "POST /api/uploads/complete",
-        identity,
-        produce,
-        headers_for=task_location,
+        "POST /api/uploads/complete", identity, lambda record: submit(command, record), headers_for=task_location
     )
 
 

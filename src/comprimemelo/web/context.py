@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from comprimemelo.bootstrap import Services
+from comprimemelo.uploads import UploadTarget, open_target
 from comprimemelo.web import dbgate
+
+UPLOAD_TARGET = "comprimemelo.uploads"
 
 
 def services() -> Services:
     return current_app.extensions["comprimemelo"]
+
+
+def upload_target() -> UploadTarget:
+    """This app's resumable-upload adapter, made once (a Cloud Storage client is not free)."""
+    target = current_app.extensions.get(UPLOAD_TARGET)
+    if target is None:
+        target = current_app.extensions[UPLOAD_TARGET] = open_target(services().storage)
+    return target
 
 
 def db_connection() -> Connection:
@@ -69,3 +83,15 @@ def release_database() -> None:
     the turn to the next request; the next query waits for a new turn.
     Objects loaded so far stay readable, detached from any session."""
     close_request_connections()
+
+
+@contextlib.contextmanager
+def database_turn() -> Iterator[Session]:
+    """One short turn at the database, as a unit of work: the request's
+    session, closed and the turn passed on when the block ends, for work that
+    must not hold the database in between (bytes to storage, a publish)."""
+    release_database()
+    try:
+        yield db_session()
+    finally:
+        release_database()
