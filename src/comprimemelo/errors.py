@@ -15,6 +15,10 @@ class ComprimemeloError(Exception):
         if code:
             self.code = code
 
+    def details(self) -> dict:
+        """Fields the error object carries besides ``code`` and ``message``."""
+        return {}
+
 
 class InvalidInput(ComprimemeloError):
     status, code = 400, "invalid_input"

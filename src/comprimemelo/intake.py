@@ -33,6 +33,7 @@ from typing import BinaryIO, ContextManager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from comprimemelo import quotas
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from comprimemelo.models import Task, TaskFile, UploadSession, utcnow
@@ -116,14 +117,18 @@ def create_task(
     :raise NotFound: an upload id unknown or someone else's (or expired).
     :raise UploadIncomplete: an upload still missing bytes.
     :raise Conflict: an upload already submitted (or meanwhile).
+    :raise QuotaExceeded: if it would take the owner over a quota.
     :raise StorageError: if storage fails (nothing is left behind).
     """
     names = [upload.filename for upload in command.uploads]
     count = len(command.uploads) + len(command.upload_ids)
     _check_count(command, count, settings)
+    new_bytes = sum(upload.size for upload in command.uploads)  # resumable ones are counted already
+    limits = quotas.Limits.of(settings)
     with turns() as session:
         webhook_url = validate_task_webhook(session, command.owner_id, command.webhook_url, settings)
         resumables = [_resumable(get_session(session, command.owner_id, upload_id)) for upload_id in command.upload_ids]
+        quotas.check_task(session, command.owner_id, limits, new_bytes)
     for row in resumables:
         if row.state == UploadState.SUBMITTED.value:
             raise Conflict(f"upload {row.id} is already a task's input", code="upload_submitted")
@@ -137,7 +142,7 @@ def create_task(
         if resumables:
             inputs += _confirm_complete(turns, target() if target else None, resumables)
         names += [row.filename for row in resumables]
-        task = _commit(turns, command, prefix, inputs, unique_arcnames(names), webhook_url, before_commit)
+        task = _commit(turns, command, prefix, inputs, unique_arcnames(names), webhook_url, limits, before_commit)
     except BaseException:
         delete_objects(storage, stored)
         raise
@@ -200,16 +205,18 @@ def _commit(
     inputs: Sequence[_Input],
     names: Sequence[str],
     webhook_url: str | None,
+    limits: quotas.Limits,
     before_commit: BeforeCommit | None,
 ) -> Task:
     now = utcnow()
+    new_bytes = 0 if command.upload_ids else task_bytes(inputs)
     task = Task(
         owner_id=command.owner_id,
         storage_prefix=prefix,
         new_format=command.fmt.value,
         level=command.level,
         status=TaskStatus.UPLOADED.value,
-        size_original=sum(item.size for item in inputs),
+        size_original=task_bytes(inputs),
         attempts=0,
         encrypted=command.sealed_password is not None,
         expires_at=command.expires_at,
@@ -222,6 +229,7 @@ def _commit(
     )
     with turns() as session:
         try:
+            quotas.take_task(session, command.owner_id, limits, new_bytes)
             session.add(task)
             session.flush()
             if command.upload_ids:
@@ -234,6 +242,10 @@ def _commit(
             session.rollback()
             raise
     return task
+
+
+def task_bytes(inputs: Sequence[_Input]) -> int:
+    return sum(item.size for item in inputs)
 
 
 def _hand_over(session: Session, command: CreateTask, task: Task) -> None:

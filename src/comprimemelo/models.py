@@ -68,6 +68,15 @@ class User(Base):
     # One more whenever the user's task list changes: kept by database triggers
     # (migration 0006), read by ``web.listcache``. Never written by the app.
     tasks_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Usage for quotas (``comprimemelo.quotas``), kept by database triggers
+    # (migration 0009): bytes kept (originals, archives, unfinished uploads'
+    # declared sizes), tasks queued or processing, upload sessions open.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    live_tasks: Mapped[int] = mapped_column(Integer, server_default="0")
+    open_uploads: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Tasks created since the window started (one hour): the app counts these.
+    quota_window_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    tasks_in_window: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Task(Base):

@@ -92,6 +92,13 @@ class Settings:
     max_resumable_upload_bytes: int = 20 * GIB
     upload_chunk_bytes: int = 8 * 1024 * 1024
     upload_session_seconds: int = 24 * 3600
+    # Per-user quotas (comprimemelo.quotas); 0 lifts one. Bytes kept (originals,
+    # archives, unfinished uploads), tasks queued or processing, upload
+    # sessions open, tasks created per hour (a fixed window from the first).
+    quota_storage_bytes: int = 50 * GIB
+    quota_live_tasks: int = 200
+    quota_open_uploads: int = 20
+    quota_tasks_per_hour: int = 1000
     # Retention: files are deleted and the task shows ``expired`` this long
     # after it finishes; a task may ask for less, or more up to the maximum.
     retention_seconds: int = 7 * 24 * 3600
@@ -251,6 +258,9 @@ def _validate(settings: Settings) -> None:
                  "webhook_disable_after_gone"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
+    for name in ("quota_storage_bytes", "quota_live_tasks", "quota_open_uploads", "quota_tasks_per_hour"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be 0 (unlimited) or more")
     if settings.max_retention_seconds < settings.retention_seconds:
         raise SettingsError(f"{PREFIX}MAX_RETENTION_SECONDS must be at least {PREFIX}RETENTION_SECONDS")
     for name in ("smtp_starttls", "webhook_allow_private"):

@@ -86,6 +86,7 @@ def test_every_database_backed_operation_answers_a_documented_503(client_without
         ("PUT", "/api/notifications", {}, dict(json={"email": True})),
         ("POST", "/api/notifications/webhook-secret", {}, {}),
         ("GET", "/api/tasks/{task_id}/notifications", {"task_id": 1}, {}),
+        ("GET", "/api/account", {}, {}),
     ]
     documented = {
         (method.upper(), path)

@@ -22,11 +22,12 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import ContextManager, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from comprimemelo import quotas
 from comprimemelo.compression import sanitize_arcname
 from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from comprimemelo.models import UploadSession, utcnow
@@ -135,7 +136,7 @@ def _content_type(raw: object) -> str:
 
 
 def create_session(
-    db: Session,
+    turns: Callable[[], ContextManager[Session]],
     target: UploadTarget,
     settings: Settings,
     *,
@@ -148,9 +149,12 @@ def create_session(
 ) -> UploadSession:
     """Open a session for one file of exactly ``size`` bytes; ``before_commit``
     joins its transaction (an idempotency key's record commits with it).
+    ``turns`` gives a session per short turn at the database: none is held
+    while the backend opens its side (a Cloud Storage request).
 
     :raise InvalidInput: on a missing or malformed name, size or media type.
     :raise PayloadTooLarge: if ``size`` is over ``max_resumable_upload_bytes``.
+    :raise QuotaExceeded: if it would take the owner over a quota.
     """
     if not isinstance(filename, str) or not filename.strip() or len(filename) > MAX_FILENAME_INPUT_LENGTH:
         raise InvalidInput("fileName must be a non-empty string", code="invalid_filename")
@@ -161,6 +165,9 @@ def create_session(
             f"file too large: the limit is {settings.max_resumable_upload_bytes} bytes"
         )
     media_type = _content_type(content_type)
+    limits = quotas.Limits.of(settings)
+    with turns() as db:
+        quotas.check_upload(db, owner_id, limits, size)
     upload_id = secrets.token_hex(ID_BYTES)
     key = f"{KEY_PREFIX}/{uuid.uuid4().hex}"
     upload_url = target.begin(key, size, origin)
@@ -176,14 +183,19 @@ def create_session(
         upload_url=upload_url,
         expires_at=_expiry(settings),
     )
-    db.add(row)
     try:
-        if before_commit:
-            db.flush()
-            before_commit(db, row)
-        db.commit()
+        with turns() as db:
+            try:
+                quotas.take_upload(db, owner_id, limits, size)
+                db.add(row)
+                if before_commit:
+                    db.flush()
+                    before_commit(db, row)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
     except BaseException:
-        db.rollback()
         target.abandon(key, upload_url)
         raise
     return row

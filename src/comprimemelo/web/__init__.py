@@ -88,9 +88,10 @@ def create_app(
     app.register_blueprint(api_auth.bp)
     app.register_blueprint(api_tasks.bp)
     app.register_blueprint(api_uploads.bp)
-    from comprimemelo.web import api_notifications
+    from comprimemelo.web import api_account, api_notifications
 
     app.register_blueprint(api_notifications.bp)
+    app.register_blueprint(api_account.bp)
 
     from comprimemelo.web import ui
 

@@ -36,7 +36,7 @@ from comprimemelo.web.api_tasks import (
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.bodies import accepts_body, json_object
-from comprimemelo.web.context import db_session, release_database, services, upload_target
+from comprimemelo.web.context import database_turn, db_session, release_database, services, upload_target
 from comprimemelo.web.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
@@ -115,7 +115,7 @@ def create_upload():
 
     def produce(record: Recorder) -> tuple[dict, int]:
         row = upload_service.create_session(
-            db_session(),
+            database_turn,
             upload_target(),
             services().settings,
             owner_id=current_user_id(),

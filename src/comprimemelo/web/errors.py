@@ -21,8 +21,9 @@ from comprimemelo.storage import StorageError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None):
-    """The JSON error shape for API paths; the web UI's HTML page for the others."""
+def error_response(status: int, code: str, message: str, headers: dict | None = None, details: dict | None = None):
+    """The JSON error shape for API paths (``details`` joining ``code`` and
+    ``message``); the web UI's HTML page for the others."""
     from comprimemelo.web import ui
 
     if has_request_context() and not ui.is_api_path(request.path):
@@ -30,9 +31,9 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
             response = ui.render_error_page(status, code, message)
         except Exception:  # the page itself failed: fall back to the JSON shape
             log.exception("could not render the error page for %s", request.path)
-            response = jsonify(error={"code": code, "message": message})
+            response = jsonify(error={**(details or {}), "code": code, "message": message})
     else:
-        response = jsonify(error={"code": code, "message": message})
+        response = jsonify(error={**(details or {}), "code": code, "message": message})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -49,7 +50,7 @@ def init_app(app: Flask) -> None:
         headers = {}
         if getattr(error, "retry_after", None):
             headers["Retry-After"] = str(error.retry_after)
-        return error_response(error.status, error.code, error.message, headers)
+        return error_response(error.status, error.code, error.message, headers, error.details())
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -644,7 +644,9 @@ def openapi_document() -> dict:
             },
         },
     }
-    return _with_notifications(document)
+    from comprimemelo.web import openapi_account
+
+    return openapi_account.merge(_with_notifications(document))
 
 
 def _with_notifications(document: dict) -> dict:
