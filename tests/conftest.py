@@ -9,6 +9,7 @@ the ``postgres`` runs skip on a laptop and fail in CI (``CI`` set).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -134,6 +135,26 @@ class ApiUser:
         assert response.status_code == 200, response.json
         self.token = response.json["access_token"]
         self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def verify_email(self) -> None:
+        """Confirm the address as its owner would: the link of the mail sent at sign-up."""
+        from urllib.parse import parse_qs, urlsplit
+
+        import sqlalchemy as sa
+
+        from comprimemelo.models import OutboxEvent
+
+        sessions = self.client.application.extensions["comprimemelo"].sessions
+        with sessions() as session:
+            payload = session.scalar(
+                sa.select(OutboxEvent.payload)
+                .where(OutboxEvent.user_id == self.id, OutboxEvent.event_type == "account.verify_email")
+                .order_by(OutboxEvent.id.desc())
+            )
+        link = json.loads(payload)["data"]["link"]
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        response = self.client.post("/api/auth/verify-email", json={"token": token})
+        assert response.status_code == 200, response.json
 
     def upload(self, name: str, data: bytes, fmt: str = "zip", **fields):
         import io

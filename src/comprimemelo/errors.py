@@ -28,6 +28,12 @@ class Unauthorized(ComprimemeloError):
     status, code = 401, "unauthorized"
 
 
+class Forbidden(ComprimemeloError):
+    """Authenticated, but this needs more: the password again, say."""
+
+    status, code = 403, "forbidden"
+
+
 class NotFound(ComprimemeloError):
     status, code = 404, "not_found"
 

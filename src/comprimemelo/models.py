@@ -61,8 +61,12 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(254))
-    # Lower-cased copy: uniqueness of e-mail addresses ignores case everywhere.
+    # Lower-cased copy, unique: the account that holds the address (log-in by
+    # e-mail finds it). An account that does not (``comprimemelo.verification``)
+    # has a placeholder without "@" here; ``email`` keeps what it signed up with.
     email_lower: Mapped[str] = mapped_column(String(254), unique=True)
+    # When the address was proven by a signed link; no mail goes to it before.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # One more whenever the user's task list changes: kept by database triggers
@@ -235,7 +239,8 @@ class OutboxEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     event_type: Mapped[str] = mapped_column(String(32))
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # None for account mail (a verification link, a sign-up notice).
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(String(16))
@@ -278,3 +283,20 @@ class UploadSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Pushed forward by every chunk: an idle session past it is abandoned.
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StorageGarbage(Base):
+    """An object whose row is gone and that is still to be deleted from storage.
+
+    Written in the transaction that deletes the rows (a task, an account), so
+    no object is ever left that nothing points to: the request deletes them at
+    once, and the worker's sweep retries whatever a storage outage left.
+    ``upload_url``: an unfinished resumable upload's backend session, cancelled too.
+    """
+
+    __tablename__ = "storage_garbage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storage_key: Mapped[str] = mapped_column(String(512))
+    upload_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

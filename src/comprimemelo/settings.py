@@ -111,6 +111,11 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: str = "on"
     mail_from: str = "comprimemelo <noreply@localhost>"
+    # E-mail verification links live this long; mail to one address about its
+    # account (links, sign-up notices) and task mail to one user, per hour.
+    email_verification_seconds: int = 2 * 24 * 3600
+    account_mail_per_hour: int = 5
+    task_mail_per_hour: int = 30
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
     # "on" lets webhooks target loopback and private addresses (SSRF guard off).
@@ -255,7 +260,8 @@ def _validate(settings: Settings) -> None:
             ) from None
     for name in ("max_files_per_task", "max_task_bytes", "max_resumable_upload_bytes", "upload_chunk_bytes",
                  "upload_session_seconds", "retention_seconds", "webhook_max_attempts",
-                 "webhook_disable_after_gone"):
+                 "webhook_disable_after_gone", "email_verification_seconds", "account_mail_per_hour",
+                 "task_mail_per_hour"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
     for name in ("quota_storage_bytes", "quota_live_tasks", "quota_open_uploads", "quota_tasks_per_hour"):

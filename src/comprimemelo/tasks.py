@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
+from comprimemelo import garbage
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.errors import Conflict, NotFound
 from comprimemelo.models import Task, TaskFile, UTCDateTime, utcnow
@@ -219,14 +220,16 @@ def get_task(session: Session, owner_id: int, task_id: int) -> Task:
     return task
 
 
-def delete_task(session: Session, storage: Storage, owner_id: int, task_id: int) -> None:
-    """Delete the task and every object it stored.
+def delete_task(session: Session, owner_id: int, task_id: int) -> list[int]:
+    """Delete the task; its objects are recorded for deletion in the same
+    transaction (``garbage``): returns those records, for ``garbage.collect``.
 
     :raise NotFound: as ``get_task``.
     :raise Conflict: while a live worker is processing it.
     """
     task = get_task(session, owner_id, task_id)
     keys = [f.storage_key for f in task.files] + [task.compressed_key or ""]
+    garbage_ids = garbage.record(session, keys)
     deleted = session.execute(
         sa.delete(Task).where(
             Task.id == task_id,
@@ -236,10 +239,11 @@ def delete_task(session: Session, storage: Storage, owner_id: int, task_id: int)
             ),
         )
     ).rowcount
-    session.commit()
     if not deleted:
+        session.rollback()
         raise Conflict("task is being processed; try again when it has finished", code="task_busy")
-    delete_objects(storage, [key for key in keys if key])
+    session.commit()
+    return garbage_ids
 
 
 @dataclass(frozen=True, slots=True)

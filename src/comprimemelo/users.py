@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
 from comprimemelo.models import User
+from comprimemelo import verification
 from comprimemelo.passwords import Passwords
+from comprimemelo.settings import Settings
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 # Deliberately loose: one @, a dot in the domain, no spaces. Deliverability is
@@ -18,21 +20,26 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MAX_EMAIL_LENGTH = 254
 LOGIN_FAILED = "wrong username or password"
+# A sign-up that loses a race for its address (to a concurrent one) looks again.
+SIGNUP_TRIES = 3
 
 
 def signup(
     session: Session,
     passwords: Passwords,
+    settings: Settings,
     *,
     username: str,
     email: str,
     password1: str,
     password2: str,
 ) -> User:
-    """Create an account.
+    """Create an account, and send its address a verification link (or, if
+    another account verified that address, a notice: see ``verification``).
+    Whether an address is in use is never told: only the username can clash.
 
     :raise InvalidInput: on a malformed field, a weak password or a mismatch.
-    :raise Conflict: if the username or the e-mail (any case) is taken.
+    :raise Conflict: if the username is taken.
     """
     if not USERNAME_PATTERN.match(username):
         raise InvalidInput(
@@ -44,28 +51,29 @@ def signup(
         raise InvalidInput("passwords do not match", code="password_mismatch")
     if problem := passwords.problem(password1, context=(username, email)):
         raise InvalidInput(problem, code="weak_password")
-    _check_available(session, username, email)
-    user = User(
-        username=username,
-        email=email,
-        email_lower=email.lower(),
-        password_hash=passwords.hash(password1),
-    )
-    session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:  # lost a race with a concurrent signup
-        session.rollback()
-        _check_available(session, username, email)
-        raise Conflict("username or email already registered") from None
-    return user
+    _check_available(session, username)
+    password_hash = passwords.hash(password1)
+    for attempt in range(SIGNUP_TRIES):
+        email_lower, verified_holder = verification.claim_for_signup(session, email)
+        user = User(username=username, email=email, email_lower=email_lower, password_hash=password_hash)
+        session.add(user)
+        try:
+            session.flush()
+            if verified_holder is None:
+                verification.send_link(session, user, settings)
+            else:
+                verification.send_notice(session, user, settings)
+            session.commit()
+            return user
+        except IntegrityError:  # lost a race with a concurrent signup: look again
+            session.rollback()
+            _check_available(session, username)
+    raise Conflict("the account could not be created; try again", code="signup_busy")
 
 
-def _check_available(session: Session, username: str, email: str) -> None:
+def _check_available(session: Session, username: str) -> None:
     if session.scalar(sa.select(User.id).where(User.username == username)):
         raise Conflict("username already taken", code="username_taken")
-    if session.scalar(sa.select(User.id).where(User.email_lower == email.lower())):
-        raise Conflict("email already registered", code="email_taken")
 
 
 def authenticate(session: Session, passwords: Passwords, login: str, password: str) -> User:

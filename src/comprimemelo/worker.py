@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, idempotency, logs, metrics, sealed, uploads
+from comprimemelo import claims, garbage, idempotency, logs, metrics, sealed, uploads
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.models import Task
@@ -226,6 +226,8 @@ class Worker:
             log.warning("sweep failed: %s", error)
         self.requeue_dead_letters()
         uploads.sweep_abandoned(self.sessions, self.storage)
+        if removed := garbage.collect(self.sessions, self.storage):
+            log.info("deleted %d objects left from deleted tasks and accounts", removed)
         self.sweep_spool()
         self.expire_due()
 

@@ -4,12 +4,12 @@ signed, and an e-mail lands in the embedded maildir."""
 from __future__ import annotations
 
 import json
-import mailbox
 import time
 
 import pytest
 
 from tests.integration.test_notifications import Receiver
+from tests.mail import CONFIRM_SUBJECT, task_mail, verification_token, wait_for_mail
 from tests.processes import Client, free_port, serving
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +36,10 @@ def test_a_finished_task_is_announced_by_webhook_and_email(served, tmp_path):
     try:
         client = Client(base_url)
         client.signup_and_login("notified")
+        confirmation = wait_for_mail(tmp_path / "data" / "mail", CONFIRM_SUBJECT, to="notified@example.com")
+        confirmed = client.http.post(f"{base_url}/api/auth/verify-email",
+                                     json={"token": verification_token(confirmation)}, timeout=30)
+        assert confirmed.status_code == 200, confirmed.text
         response = client.http.put(
             f"{base_url}/api/notifications", json={"email": True, "webhook_url": receiver.url}, timeout=30
         )
@@ -54,9 +58,8 @@ def test_a_finished_task_is_announced_by_webhook_and_email(served, tmp_path):
     assert client.download(event["data"]["task"]["compressed_url"].removeprefix(base_url))
     maildir = tmp_path / "data" / "mail"
     deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline and not (maildir.is_dir() and len(mailbox.Maildir(maildir, create=False))):
-        time.sleep(0.2)
-    [message] = mailbox.Maildir(maildir, create=False)
+    message = wait_for_mail(maildir, "notes.txt is ready", timeout=DEADLINE_SECONDS)
+    assert len(task_mail(maildir)) == 1
     assert message["To"] == "notified@example.com" and "notes.txt is ready" in message["Subject"]
     expected = [("email", "delivered"), ("webhook", "delivered")]
     while time.monotonic() < deadline:

@@ -64,6 +64,15 @@ def client_without_database(tmp_path):
     services.close()
 
 
+def verification_token() -> str:
+    """A well-signed link token for user 1 (the database is what fails)."""
+    from comprimemelo.models import User
+    from comprimemelo.settings import Settings
+    from comprimemelo.verification import make_token
+
+    return make_token(User(id=1, email="someone@example.com"), Settings(secret_key=TEST_SECRET_KEY))
+
+
 def test_every_database_backed_operation_answers_a_documented_503(client_without_database):
     client, auth = client_without_database
     calls = [
@@ -87,6 +96,9 @@ def test_every_database_backed_operation_answers_a_documented_503(client_without
         ("POST", "/api/notifications/webhook-secret", {}, {}),
         ("GET", "/api/tasks/{task_id}/notifications", {"task_id": 1}, {}),
         ("GET", "/api/account", {}, {}),
+        ("DELETE", "/api/account", {}, dict(json={"password": "the password"})),
+        ("POST", "/api/account/email-verification", {}, {}),
+        ("POST", "/api/auth/verify-email", {}, dict(json={"token": verification_token()})),
     ]
     documented = {
         (method.upper(), path)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import mailbox
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +21,7 @@ from comprimemelo.errors import InvalidInput
 from comprimemelo.settings import Settings
 from comprimemelo.web import create_app
 from tests.conftest import ApiUser, require_or_skip
+from tests.mail import CONFIRM_SUBJECT, task_mail
 from tests.processes import free_port
 
 DEADLINE_SECONDS = 20
@@ -336,12 +336,13 @@ def test_a_task_webhook_is_signed_with_the_owners_secret(services, make_user, re
 
 def test_email_lands_in_the_maildir_in_embedded_mode(services, make_user):
     user = make_user()
+    user.verify_email()
     user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
     task = user.upload("report.txt", b"hello").json
     finish(services, task["id"])
     [event] = deliver_until(sender_for(services), services, task["id"], {"delivered"})
     assert event.channel == "email" and event.target == "alice@example.com"
-    [message] = mailbox.Maildir(services.settings.data_dir.resolve() / "mail", create=False)
+    [message] = task_mail(services.settings.data_dir.resolve() / "mail")
     assert message["To"] == "alice@example.com"
     assert "report.txt is ready" in message["Subject"]
     assert f"https://compress.example.com/api/tasks/{task['id']}/compressed" in message.get_payload()
@@ -365,6 +366,7 @@ def test_email_goes_through_a_real_smtp_server(services, make_user):
     controller.start()
     try:
         user = make_user()
+        user.verify_email()
         user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
         task = user.upload("broken.bin", b"x").json
         finish(services, task["id"], "failed")
@@ -372,13 +374,14 @@ def test_email_goes_through_a_real_smtp_server(services, make_user):
         deliver_until(sender, services, task["id"], {"delivered"})
     finally:
         controller.stop()
-    [message] = received
+    [message] = [mail for mail in received if CONFIRM_SUBJECT not in mail["Subject"]]
     assert message["To"] == "alice@example.com" and "could not be compressed" in message["Subject"]
     assert "CompressionError: broken input" in message.get_payload()
 
 
 def test_recording_is_idempotent_and_the_sweep_recovers_a_missed_one(services, make_user, monkeypatch):
     user = make_user()
+    user.verify_email()
     user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
     task = user.upload("a.txt", b"x").json
     finish(services, task["id"])
@@ -431,6 +434,7 @@ def test_a_file_name_with_line_separators_still_gets_its_email(services, make_us
     from comprimemelo.models import TaskFile
 
     user = make_user()
+    user.verify_email()
     user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
     task = user.upload("report.txt", b"hello").json
     with services.engine.begin() as connection:
@@ -439,7 +443,7 @@ def test_a_file_name_with_line_separators_still_gets_its_email(services, make_us
     finish(services, task["id"])
     [event] = deliver_until(sender_for(services), services, task["id"], {"delivered", "failed"})
     assert event.state == "delivered", event.last_error
-    [message] = mailbox.Maildir(services.settings.data_dir.resolve() / "mail", create=False)
+    [message] = task_mail(services.settings.data_dir.resolve() / "mail")
     assert message["Subject"] == "comprimemelo: a b c d e e .txt is ready (zip)"
 
 
@@ -447,6 +451,7 @@ def test_an_event_no_attempt_can_send_settles_as_failed_with_its_reason(services
     import sqlalchemy as sa
 
     user = make_user()
+    user.verify_email()
     user.client.put("/api/notifications", json={"email": True}, headers=user.headers)
     task = user.upload("report.txt", b"hello").json
     finish(services, task["id"])

@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD
 @pytest.mark.parametrize("email", ["a\x00b@example.com", "ab@exa\x01mple.com", "ab@example.c\x7fom"])
 def test_an_email_with_control_characters_is_invalid(services, email):
     with services.sessions() as session, pytest.raises(InvalidInput):
-        users.signup(session, services.passwords, username="ctrl", email=email, password1=PASSWORD, password2=PASSWORD)
+        users.signup(session, services.passwords, services.settings, username="ctrl", email=email, password1=PASSWORD, password2=PASSWORD)
 
 
 def test_a_login_with_a_nul_fails_like_any_wrong_login(services):

@@ -13,13 +13,16 @@ import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from comprimemelo.models import Task
+from comprimemelo.models import Task, User
 from comprimemelo.settings import Settings
 from comprimemelo.statuses import TaskStatus
 from comprimemelo.timestamps import iso_utc
 
 TASK_PROCESSED = "task.processed"
 TASK_FAILED = "task.failed"
+# Account mail, about no task: a verification link, a notice of a sign-up.
+VERIFY_EMAIL = "account.verify_email"
+SIGNUP_NOTICE = "account.signup_notice"
 EVENT_TYPES = {TaskStatus.PROCESSED.value: TASK_PROCESSED, TaskStatus.FAILED.value: TASK_FAILED}
 
 
@@ -56,8 +59,39 @@ def task_event(event_id: str, event_type: str, task: Task, settings: Settings) -
     }
 
 
+def account_event(event_id: str, event_type: str, user: User, data: dict) -> dict:
+    """An account mail's stored event: whom it is about, and ``data`` (a link)."""
+    return {
+        "id": event_id,
+        "type": event_type,
+        "created_at": iso_utc(dt.datetime.now(dt.timezone.utc)),
+        "data": {"username": user.username, "email": user.email, **data},
+    }
+
+
 def encode(event: dict) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def _verification_mail(data: dict, settings: Settings) -> tuple[str, str]:
+    hours = settings.email_verification_seconds // 3600
+    return "comprimemelo: confirm your e-mail address", (
+        f"Someone (we hope you) signed up for comprimemelo as {data['username']} with this address.\n\n"
+        f"Confirm it to get e-mail when your files are ready:\n{data['link']}\n\n"
+        f"The link works for {hours} hours. If it was not you, ignore this mail: no mail will "
+        "come to this address from that account.\n"
+    )
+
+
+def _signup_notice(data: dict, settings: Settings) -> tuple[str, str]:
+    return "comprimemelo: someone tried to sign up with your address", (
+        f"A new account, {data['username']}, was created with this address, which your own account "
+        "already uses. That account gets no mail here and cannot log in with this address.\n\n"
+        "If it was you, log in with the account you already have. If not, you need do nothing.\n"
+    )
+
+
+ACCOUNT_MAIL = {VERIFY_EMAIL: _verification_mail, SIGNUP_NOTICE: _signup_notice}
 
 
 def header_value(text: str) -> str:
@@ -71,11 +105,16 @@ def header_value(text: str) -> str:
 def email_message(payload: str, recipient: str, settings: Settings) -> EmailMessage:
     """A plain-text e-mail telling ``recipient`` what became of the task."""
     event = json.loads(payload)
-    task = event["data"]["task"]
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = recipient
     message["Message-ID"] = make_msgid(idstring=event["id"], domain="comprimemelo")
+    if event["type"] in ACCOUNT_MAIL:
+        subject, body = ACCOUNT_MAIL[event["type"]](event["data"], settings)
+        message["Subject"] = header_value(subject)
+        message.set_content(body)
+        return message
+    task = event["data"]["task"]
     if event["type"] == TASK_PROCESSED:
         message["Subject"] = header_value(f"comprimemelo: {task['filename']} is ready ({task['new_format']})")
         saved = ""

@@ -43,6 +43,7 @@ class Scope(str, enum.Enum):
     TASK_WEBHOOK = "task"
 
 
+MAIL_WINDOW = dt.timedelta(hours=1)
 RECORD_TRIES = 3
 SCOPE_CHANNEL = {Scope.EMAIL: Channel.EMAIL, Scope.USER_WEBHOOK: Channel.WEBHOOK, Scope.TASK_WEBHOOK: Channel.WEBHOOK}
 
@@ -61,7 +62,8 @@ def record_task_finished(session: Session, task_id: int, status: str, settings: 
     prefs = session.get(NotificationSettings, task.owner_id)
     if prefs is not None and prefs.email_enabled:
         owner = session.get(User, task.owner_id)
-        if owner is not None:
+        # Mail goes only to an address its holder proved (comprimemelo.verification).
+        if owner is not None and owner.email_verified_at is not None and "@" in owner.email_lower:
             targets[Scope.EMAIL] = owner.email
     if prefs is not None and prefs.webhook_url and prefs.webhook_disabled_at is None:
         targets[Scope.USER_WEBHOOK] = prefs.webhook_url
@@ -106,6 +108,42 @@ def _insert_missing(session: Session, task: Task, event_type: str, targets: dict
         written += 1
     session.flush()
     return written
+
+
+def record_account_mail(session: Session, user: User, event_type: str, data: dict, settings: Settings) -> bool:
+    """Queue an account mail to ``user``'s address (in the caller's transaction);
+    False, and nothing queued, if that address had ``account_mail_per_hour`` already."""
+    since = utcnow() - MAIL_WINDOW
+    recent = session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.task_id.is_(None), sa.func.lower(OutboxEvent.target) == user.email.lower(),
+            OutboxEvent.created_at > since,
+        )
+    )
+    if recent >= settings.account_mail_per_hour:
+        log.info("account mail to user %s not sent: its address had %d this hour", user.id, recent)
+        return False
+    event_id = events.new_event_id()
+    payload = events.encode(events.account_event(event_id, event_type, user, data))
+    now = utcnow()
+    session.add(OutboxEvent(
+        event_id=event_id, event_type=event_type, task_id=None, user_id=user.id, channel=Channel.EMAIL.value,
+        scope=Scope.EMAIL.value, target=user.email, payload=payload, state=State.PENDING.value, attempts=0,
+        next_attempt_at=now, created_at=now,
+    ))
+    session.flush()
+    return True
+
+
+def task_mail_sent_recently(session: Session, user_id: int, *, since: dt.datetime) -> int:
+    """Task mail delivered to the user since ``since`` (the per-user mail limit)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.user_id == user_id, OutboxEvent.channel == Channel.EMAIL.value,
+            OutboxEvent.task_id.is_not(None), OutboxEvent.state == State.DELIVERED.value,
+            OutboxEvent.delivered_at > since,
+        )
+    )
 
 
 def claim_due(session: Session, *, limit: int, claim_seconds: float) -> list[OutboxEvent]:

@@ -175,6 +175,10 @@ class Sender:
             self._deliver_webhook(event)
 
     def _deliver_email(self, event: OutboxEvent) -> None:
+        if event.task_id is not None and self._over_task_mail_limit(event.user_id):
+            self._settle(event, State.DISCARDED,
+                         f"not sent: {self.settings.task_mail_per_hour} task e-mails an hour at most")
+            return
         try:
             self.mailer.send(email_message(event.payload, event.target, self.settings))
         except MailError as error:
@@ -182,6 +186,11 @@ class Sender:
             return
         self._settle(event, State.DELIVERED)
         log.info("event %s (task %s): e-mail delivered", event.event_id, event.task_id)
+
+    def _over_task_mail_limit(self, user_id: int) -> bool:
+        with self.sessions() as session:
+            sent = outbox.task_mail_sent_recently(session, user_id, since=utcnow() - outbox.MAIL_WINDOW)
+        return sent >= self.settings.task_mail_per_hour
 
     def _deliver_webhook(self, event: OutboxEvent) -> None:
         max_attempts = self.settings.webhook_max_attempts

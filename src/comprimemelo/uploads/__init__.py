@@ -271,8 +271,11 @@ def _forget(db: Session, target: UploadTarget, row: UploadSession) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _sweep_target(storage: Storage) -> UploadTarget:
-    """One adapter per storage for the periodic sweep (a Cloud Storage client is not free)."""
+def target_for(storage: Storage) -> UploadTarget:
+    """One adapter per storage for the periodic sweeps (a Cloud Storage client is not free).
+
+    :raise ValueError: for a storage without resumable uploads (a test's fake).
+    """
     return open_target(storage)
 
 
@@ -285,7 +288,7 @@ def sweep_abandoned(
     now = now or utcnow()
     removed = 0
     try:
-        target = _sweep_target(storage)
+        target = target_for(storage)
     except ValueError:  # a storage without resumable uploads (a test fake) has no sessions
         return 0
     try:

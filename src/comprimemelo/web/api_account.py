@@ -1,14 +1,19 @@
-"""``/api/account``: who the caller is, what they use against their quotas."""
+"""``/api/account``: who the caller is, their quotas, their e-mail address's
+verification, and deleting the account."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from comprimemelo import quotas
+from comprimemelo import accounts, garbage, quotas, verification
+from comprimemelo.errors import Forbidden, TooManyRequests, Unauthorized
 from comprimemelo.models import User
+from comprimemelo.notifications.outbox import MAIL_WINDOW
 from comprimemelo.timestamps import iso_utc
+from comprimemelo.web import ratelimit
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.bodies import json_object
+from comprimemelo.web.context import database_turn, db_session, release_database, services
 
 bp = Blueprint("api_account", __name__, url_prefix="/api")
 
@@ -23,14 +28,73 @@ def usage_json(used: quotas.Usage, limits: quotas.Limits) -> dict:
     }
 
 
-@bp.get("/account")
-@login_required
-def get_account():
+def account_json(user: User) -> dict:
     session = db_session()
-    user = session.get(User, current_user_id())
     return {
         "id": user.id,
         "username": user.username,
         "email": user.email,
+        "email_verified": verification.verified(user),
         **usage_json(quotas.usage(session, user.id), quotas.Limits.of(services().settings)),
     }
+
+
+@bp.get("/account")
+@login_required
+def get_account():
+    return account_json(db_session().get(User, current_user_id()))
+
+
+@bp.post("/account/email-verification")
+@login_required
+def send_verification():
+    """Send the caller's address a new verification link (202).
+
+    :raise 409: if it is verified already.
+    :raise 429: if the address had its hour's share of mail.
+    """
+    session = db_session()
+    user = session.get(User, current_user_id())
+    if not verification.send_link(session, user, services().settings):
+        seconds = int(MAIL_WINDOW.total_seconds())
+        raise TooManyRequests("this address had enough mail this hour; try again later", retry_after=seconds)
+    session.commit()
+    return {"sent": True, "email": user.email}, 202
+
+
+@bp.post("/auth/verify-email")
+def verify_email():
+    """The link's token proves the address (no log-in needed: the link is the proof)."""
+    token = json_object().get("token")
+    if not isinstance(token, str) or not token:
+        raise verification.LinkInvalid("send the link's token as 'token'")
+    proven = verification.verify(db_session(), token, services().settings)
+    return {"id": proven.user_id, "email": proven.email, "email_verified": True}
+
+
+@bp.delete("/account")
+@login_required
+def delete_account():
+    """Delete the account and everything of it, given its password again.
+
+    :raise 403: on a wrong password (counted like a failed log-in).
+    """
+    password = json_object().get("password")
+    erase_account(current_user_id(), password if isinstance(password, str) else "")
+    return "", 204
+
+
+def erase_account(user_id: int, password: str) -> None:
+    """The API's and the page's deletion: check the password, delete, clean storage.
+
+    :raise Forbidden: on a wrong password.
+    """
+    session = db_session()
+    user = session.get(User, user_id)
+    try:
+        ratelimit.log_in(session, services().passwords, user.username, password)
+    except Unauthorized:
+        raise Forbidden("wrong password: the account was not deleted", code="wrong_password") from None
+    release_database()
+    leftovers = accounts.delete_account(database_turn, user.id)
+    garbage.collect(database_turn, services().storage, ids=leftovers)

@@ -43,7 +43,7 @@ def user_json(user) -> dict:
 @bp.post("/signup")
 def signup():
     fields = json_fields("username", "email", "password1", "password2")
-    user = users.signup(db_session(), services().passwords, **fields)
+    user = users.signup(db_session(), services().passwords, services().settings, **fields)
     return user_json(user), 201
 
 

@@ -7,7 +7,7 @@ import os
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file, url_for
 
-from comprimemelo import intake, sealed
+from comprimemelo import garbage, intake, sealed
 from comprimemelo import tasks as task_service
 from comprimemelo.compression import ArchiveFormat, Preset, UnsupportedFormat
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
@@ -298,7 +298,9 @@ def get_task(task_id: int):
 @login_required
 def delete_task(task_id: int):
     owned_task(task_id)
-    task_service.delete_task(db_session(), services().storage, current_user_id(), task_id)
+    leftovers = task_service.delete_task(db_session(), current_user_id(), task_id)
+    release_database()
+    garbage.collect(database_turn, services().storage, ids=leftovers)
     return "", 204
 
 

@@ -312,7 +312,9 @@ def openapi_document() -> dict:
                     "responses": _touches_database({
                         "201": _json(_ref("User"), "Created"),
                         "400": _error("Missing or invalid field, weak password, or passwords differ"),
-                        "409": _error("Username or e-mail (any case) already registered"),
+                        "409": _error("Username taken (whether an e-mail address is in use is never told: "
+                                      "the address gets a confirmation link, or a notice if another account "
+                                      "confirmed it)"),
                         "415": _error("Body is not JSON"),
                         "429": TOO_MANY_REQUESTS,
                     }),

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from comprimemelo.quotas import Quota
 from comprimemelo.web.bodies import SMALL_BODY_BYTES
-from comprimemelo.web.openapi import RETRY_AFTER, SECURED, UNAUTHORIZED, UNAVAILABLE, _json, _ref
+from comprimemelo.web.openapi import (
+    RETRY_AFTER,
+    SECURED,
+    TOO_MANY_REQUESTS,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    _error,
+    _json,
+    _ref,
+)
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 OPTIONAL_RETRY_AFTER = {name: {**header, "required": False} for name, header in RETRY_AFTER.items()}
@@ -37,11 +46,15 @@ SCHEMAS = {
     },
     "Account": {
         "type": "object",
-        "required": ["id", "username", "email", "quotas", "hour_resets_at"],
+        "required": ["id", "username", "email", "email_verified", "quotas", "hour_resets_at"],
         "properties": {
             "id": {"type": "integer"},
             "username": {"type": "string"},
             "email": {"type": "string"},
+            "email_verified": {
+                "type": "boolean",
+                "description": "Proven by a link mailed to it; no mail goes to an unconfirmed address",
+            },
             "quotas": {
                 "type": "object",
                 "required": [quota.value for quota in Quota],
@@ -63,6 +76,57 @@ PATHS = {
             "responses": {
                 "200": _json(_ref("Account"), "The account"),
                 "401": UNAUTHORIZED,
+                "503": UNAVAILABLE,
+            },
+        },
+        "delete": {
+            "summary": "Delete the account and every task, file, upload, webhook and setting of it",
+            "description": "Needs the account's password again (a wrong one counts as a failed log-in). "
+            "Its tokens stop working at once; stored files are deleted at once, or by the workers' next "
+            "sweep if storage is down meanwhile.",
+            "security": SECURED,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["password"], "properties": {"password": {"type": "string"}},
+            }}}},
+            "responses": {
+                "204": {"description": "Deleted"},
+                "400": _error("The body is not a JSON object"),
+                "401": UNAUTHORIZED,
+                "403": _error("Wrong password: nothing was deleted"),
+                "415": _error("Body is not JSON"),
+                "429": TOO_MANY_REQUESTS,
+                "503": UNAVAILABLE,
+            },
+        },
+    },
+    "/api/account/email-verification": {
+        "post": {
+            "summary": "Mail the account's address a new confirmation link",
+            "security": SECURED,
+            "responses": {
+                "202": _json({"type": "object", "required": ["sent", "email"], "properties": {
+                    "sent": {"type": "boolean", "const": True}, "email": {"type": "string"}}}, "Queued for sending"),
+                "401": UNAUTHORIZED,
+                "409": _error("The address is confirmed already"),
+                "429": _error("The address had its hour's share of mail", RETRY_AFTER),
+                "503": UNAVAILABLE,
+            },
+        },
+    },
+    "/api/auth/verify-email": {
+        "post": {
+            "summary": "Confirm an address with the token of its link (no log-in needed)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}},
+            }}}},
+            "responses": {
+                "200": _json({"type": "object", "required": ["id", "email", "email_verified"], "properties": {
+                    "id": {"type": "integer"}, "email": {"type": "string"},
+                    "email_verified": {"type": "boolean", "const": True}}}, "Confirmed"),
+                "400": _error("A forged or expired link, or one for an address the account no longer has "
+                              "(`invalid_verification_link`)"),
+                "409": _error("Another account confirmed this address"),
+                "415": _error("Body is not JSON"),
                 "503": UNAVAILABLE,
             },
         },
@@ -94,8 +158,6 @@ def _quota_response(status: str, which: str, existing: dict | None) -> dict:
 def merge(document: dict) -> dict:
     """Add the account routes and schemas, the quota errors of the creating
     routes, and the 413 of every route that takes a body."""
-    from comprimemelo.web.openapi import _error
-
     document["paths"].update(PATHS)
     document["components"]["schemas"].update(SCHEMAS)
     for (path, method), which in QUOTA_OPERATIONS.items():

@@ -33,8 +33,8 @@ from flask import (
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from comprimemelo import tasks as task_service
-from comprimemelo import users
-from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
+from comprimemelo import quotas, users, verification
+from comprimemelo.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from comprimemelo.models import User
 from comprimemelo.tokens import Claims
 from comprimemelo.web import ratelimit
@@ -78,7 +78,6 @@ SIGNUP_ERROR_FIELDS = {
     "invalid_username": "username",
     "username_taken": "username",
     "invalid_email": "email",
-    "email_taken": "email",
     "weak_password": "password1",
     "password_mismatch": "password2",
 }
@@ -289,9 +288,14 @@ def dashboard():
         db_connection(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
     )
     settings = services().settings
+    from comprimemelo.web.api_account import usage_json
+
     html = render_template(
         "dashboard.html",
         user=user,
+        email_verified=verification.verified(user),
+        account_error=request.args.get("account") == "wrong_password",
+        usage=usage_json(quotas.usage(db_session(), user.id), quotas.Limits.of(settings))["quotas"],
         tasks=[task_json(task) for task in found],
         csrf_token=csrf_token_for(claims),
         formats=_formats(),
@@ -350,7 +354,7 @@ def signup():
     if not form_csrf_valid():
         return _signup_page(values, {"form": FORM_EXPIRED}, status=400)
     try:
-        user = users.signup(db_session(), services().passwords, **form)
+        user = users.signup(db_session(), services().passwords, services().settings, **form)
     except (InvalidInput, Conflict) as error:
         field = SIGNUP_ERROR_FIELDS.get(error.code, "form")
         return _signup_page(values, {field: _sentence(error.message)}, status=error.status)
@@ -381,6 +385,47 @@ def logout():
             abort(403, "missing or wrong CSRF token")
         services().tokens.revoke(claims, db_session())
     response = redirect(url_for("ui.login", notice="logged_out"), code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/verify-email")
+def verify_email():
+    """The link from the verification mail: a button confirms (a GET changes
+    nothing, so a mail scanner that follows links proves nothing)."""
+    token = request.args.get("token", "")
+    return render_template("verify_email.html", token=token, csrf_token=form_csrf_token(), verified=None, error=None)
+
+
+@bp.post("/verify-email")
+def confirm_email():
+    if not form_csrf_valid():
+        return render_template("verify_email.html", verified=None, error=FORM_EXPIRED), 400
+    try:
+        proven = verification.verify(db_session(), request.form.get("token", ""), services().settings)
+    except (InvalidInput, Conflict) as error:
+        return render_template("verify_email.html", verified=None, error=_sentence(error.message)), error.status
+    return render_template("verify_email.html", verified=proven, error=None)
+
+
+@bp.post("/account/delete")
+def delete_account():
+    """The dashboard's "Delete account": the password again, then everything goes.
+
+    :raise 403: if the form's CSRF token is missing or wrong, or the password is.
+    """
+    from comprimemelo.web.api_account import erase_account
+
+    claims = session_claims()
+    if claims is None:
+        return redirect(url_for("ui.login"))
+    if not hmac.compare_digest(request.form.get(CSRF_FIELD, ""), csrf_token_for(claims)):
+        abort(403, "missing or wrong CSRF token")
+    try:
+        erase_account(claims.user_id, request.form.get("password", ""))
+    except Forbidden:
+        return redirect(url_for("ui.dashboard", account="wrong_password", _anchor="account"), code=303)
+    response = redirect(url_for("ui.login", notice="account_deleted"), code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
     return response
 

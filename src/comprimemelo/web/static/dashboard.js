@@ -238,6 +238,36 @@
     taskCount.textContent = `${count} task${count === 1 ? "" : "s"}`;
     emptyState.hidden = count > 0;
     tasksWrap.hidden = count === 0;
+    refreshUsageIfChanged();
+  }
+
+  // --- usage against the quotas: fetched again when the tasks or their statuses change ---
+
+  const usage = document.getElementById("usage");
+  let usageSignature = [...rows.children].map((row) => `${row.dataset.taskId}:${row.dataset.status}`).join();
+
+  function showUsage(quotas) {
+    for (const item of usage.querySelectorAll("[data-quota]")) {
+      const { used, limit } = quotas[item.dataset.quota];
+      const meter = item.querySelector("meter");
+      if (meter) meter.value = used;
+      const bytes = item.dataset.quota === "storage_bytes";
+      item.querySelector(".usage__used").textContent = bytes ? fileSize(used) : String(used);
+    }
+  }
+
+  async function refreshUsageIfChanged() {
+    const signature = [...rows.children].map((row) => `${row.dataset.taskId}:${row.dataset.status}`).join();
+    if (!usage || signature === usageSignature) return;
+    usageSignature = signature;
+    try {
+      const response = await fetch(usage.dataset.accountUrl, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (response.ok) showUsage((await response.json()).quotas);
+    } catch (error) {
+      // the next change tries again
+    }
   }
 
   function replaceRow(row, task) {
@@ -814,4 +844,26 @@
 
   refreshSummary();
   schedulePoll();
+  // --- account: a new confirmation link for the address ---
+
+  const sendVerification = document.getElementById("send-verification");
+  const verificationState = document.getElementById("verification-state");
+  sendVerification?.addEventListener("click", async () => {
+    sendVerification.disabled = true;
+    verificationState.textContent = "Sending…";
+    try {
+      const response = await fetch(sendVerification.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRF-Token": csrfToken },
+      });
+      verificationState.textContent = response.ok
+        ? "Sent: open the link in the mail to confirm your address."
+        : await errorMessage(response);
+    } catch (error) {
+      verificationState.textContent = "Could not send the link; try again.";
+    } finally {
+      sendVerification.disabled = false;
+    }
+  });
 })();
