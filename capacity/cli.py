@@ -197,6 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--rounds", type=int, default=2)
     upload.set_defaults(handler=command_target, target="upload")
 
+    requests = commands.add_parser("bench-requests",
+                                   help="database statements and web CPU per request; worker statements per task")
+    requests.add_argument("--database", choices=("postgres", "sqlite"), default="postgres",
+                          help="a throwaway PostgreSQL 15 cluster (default) or SQLite")
+    requests.add_argument("--rounds", type=int, default=40, help="requests per endpoint (default 40)")
+    requests.add_argument("--hash-rounds", type=int, default=5,
+                          help="sign-ups and log-ins (argon2id, slow by design; default 5)")
+    requests.add_argument("--out", type=Path, default=REPORTS / "requests")
+    requests.add_argument("--note", action="append", default=[])
+    requests.set_defaults(handler=command_requests)
+
     overview = commands.add_parser("summary", help="write REPORTS/README.md: the headline figures of every report")
     overview.add_argument("reports", type=Path, nargs="?", default=REPORTS)
     overview.set_defaults(handler=command_summary)
@@ -341,6 +352,16 @@ def command_target(args: argparse.Namespace) -> int:
                                       worker_sizes=[parse_size(s) for s in args.worker_sizes.split(",") if s.strip()],
                                       **common)
     targets.write(args.out, summary)
+    return 0
+
+
+def command_requests(args: argparse.Namespace) -> int:
+    from capacity import requestcost
+
+    summary = requestcost.run(database=args.database, rounds=args.rounds, hash_rounds=args.hash_rounds,
+                              command=args.command_line, notes=args.note)
+    requestcost.write(args.out, summary)
+    print(requestcost.markdown(summary))
     return 0
 
 
