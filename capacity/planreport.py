@@ -80,6 +80,30 @@ def plan_markdown(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+SIZING_BEGIN = "<!-- BEGIN capacity plan: python -m capacity plan -->"
+SIZING_END = "<!-- END capacity plan -->"
+
+
+def sizing_table(plans: list[Plan]) -> str:
+    """The sizing advice of docs/deploy.md: one column per scale (tests/capacity checks it against the model)."""
+    header = "| | " + " | ".join(f"{p.workload.tasks_per_day:,} tasks/day" for p in plans) + " |"
+    rows = [
+        ("worker machine type", lambda p: f"`{p.workers.values['machine_type']}`"),
+        ("worker VMs (min–max)", lambda p: f"{p.workers.values['min_replicas']}–{p.workers.values['max_replicas']}"),
+        ("worker `messages_per_instance`", lambda p: f"{p.workers.values['messages_per_instance']:g}"),
+        ("web machine type", lambda p: f"`{p.web.values['machine_type']}`"),
+        ("web VMs (min–max)", lambda p: f"{p.web.values['min_replicas']}–{p.web.values['max_replicas']}"),
+        ("Cloud SQL tier (HA)", lambda p: f"`{p.database.values['tier']}`"),
+        ("`database_max_connections`", lambda p: str(p.database.values["max_connections_flag"])),
+        ("monthly cost (list prices)", lambda p: _money(p.monthly_cost)),
+        ("plan", lambda p: f"[plan-{SCALE_LABELS[p.workload.tasks_per_day]}](../capacity/reports/plan-"
+                           f"{SCALE_LABELS[p.workload.tasks_per_day]}/plan.md)"),
+    ]
+    lines = [SIZING_BEGIN, header, "|---|" + "---|" * len(plans)]
+    lines += ["| " + name + " | " + " | ".join(cell(p) for p in plans) + " |" for name, cell in rows]
+    return "\n".join([*lines, SIZING_END])
+
+
 def write_plan(out: Path, plan: Plan, command: str) -> str:
     out.mkdir(parents=True, exist_ok=True)
     document = plan_markdown(plan)
