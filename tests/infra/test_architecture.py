@@ -1,7 +1,8 @@
 """The Terraform describes the architecture we promise, read with python-hcl2.
 
-These tests parse the HCL; they do not run Terraform (no provider download
-here), so they check what is written, not what Google would accept.
+These tests parse the HCL, so they check what is written; test_terraform_plan.py
+runs Terraform itself (with stand-in providers), and neither shows what Google
+would accept.
 """
 
 from __future__ import annotations
