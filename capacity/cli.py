@@ -197,6 +197,42 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--rounds", type=int, default=2)
     upload.set_defaults(handler=command_target, target="upload")
 
+    requests = commands.add_parser("bench-requests",
+                                   help="database statements and web CPU per request; worker statements per task")
+    requests.add_argument("--database", choices=("postgres", "sqlite"), default="postgres",
+                          help="a throwaway PostgreSQL 15 cluster (default) or SQLite")
+    requests.add_argument("--rounds", type=int, default=40, help="requests per endpoint (default 40)")
+    requests.add_argument("--hash-rounds", type=int, default=5,
+                          help="sign-ups and log-ins (argon2id, slow by design; default 5)")
+    requests.add_argument("--out", type=Path, default=REPORTS / "requests")
+    requests.add_argument("--note", action="append", default=[])
+    requests.set_defaults(handler=command_requests)
+
+    plan = commands.add_parser("plan", help="the Google Cloud sizing and monthly cost for a workload")
+    plan.add_argument("--tasks-per-day", type=int, required=True)
+    plan.add_argument("--peak-to-mean", type=float, default=3.0, help="busiest hour over the daily mean (default 3)")
+    plan.add_argument("--burst-factor", type=float, default=10.0, help="burst over the mean (default 10)")
+    plan.add_argument("--burst-minutes", type=float, default=15.0)
+    plan.add_argument("--file-sizes", default="200KB:0.5,2MB:0.35,20MB:0.13,200MB:0.02",
+                      help="SIZE:WEIGHT,... (default 200KB:0.5,2MB:0.35,20MB:0.13,200MB:0.02)")
+    plan.add_argument("--formats", default="zip:0.35,tar.gz:0.2,tar.zst:0.3,7z:0.1,tar.xz:0.05",
+                      help="FORMAT:WEIGHT,... at the levels the compression benchmark measured")
+    plan.add_argument("--latency-p95", type=float, default=120.0,
+                      help="target p95 of upload -> processed, seconds (default 120)")
+    plan.add_argument("--api-users", type=int, default=0, help="API users at peak (default: tasks/day / 1000)")
+    plan.add_argument("--download-fraction", type=float, default=1.0, help="downloads per archive (default 1)")
+    plan.add_argument("--retention-days", type=float, default=7.0)
+    plan.add_argument("--corpus", choices=("text", "binary", "mixed"), default="mixed",
+                      help="compression benchmark corpus the files are like (default mixed)")
+    plan.add_argument("--prices", type=Path, default=None, help="price table (default capacity/prices.toml)")
+    plan.add_argument("--out", type=Path, help="report folder (default capacity/reports/plan-<tasks>)")
+    plan.set_defaults(handler=command_plan)
+
+    simulate = commands.add_parser("simulate-autoscaler",
+                                   help="the worker autoscaler through a 10x burst: before and after, as charts")
+    simulate.add_argument("--out", type=Path, default=REPORTS / "plan-simulation")
+    simulate.set_defaults(handler=command_simulate)
+
     overview = commands.add_parser("summary", help="write REPORTS/README.md: the headline figures of every report")
     overview.add_argument("reports", type=Path, nargs="?", default=REPORTS)
     overview.set_defaults(handler=command_summary)
@@ -341,6 +377,93 @@ def command_target(args: argparse.Namespace) -> int:
                                       worker_sizes=[parse_size(s) for s in args.worker_sizes.split(",") if s.strip()],
                                       **common)
     targets.write(args.out, summary)
+    return 0
+
+
+def command_requests(args: argparse.Namespace) -> int:
+    from capacity import requestcost
+
+    summary = requestcost.run(database=args.database, rounds=args.rounds, hash_rounds=args.hash_rounds,
+                              command=args.command_line, notes=args.note)
+    requestcost.write(args.out, summary)
+    print(requestcost.markdown(summary))
+    return 0
+
+
+def plan_workload(args: argparse.Namespace):
+    from capacity.plan import Workload, parse_mix
+
+    try:
+        return Workload(
+            tasks_per_day=args.tasks_per_day, peak_to_mean=args.peak_to_mean, burst_factor=args.burst_factor,
+            burst_minutes=args.burst_minutes, file_sizes=parse_mix(args.file_sizes, parse_size),
+            formats=parse_mix(args.formats), latency_target_p95_seconds=args.latency_p95,
+            api_users_at_peak=args.api_users, download_fraction=args.download_fraction,
+            retention_days=args.retention_days)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        raise SystemExit(f"python -m capacity plan: {error}") from None
+
+
+def command_plan(args: argparse.Namespace) -> int:
+    from capacity.figures import load_figures
+    from capacity.plan import load_prices, make_plan
+    from capacity.planreport import SCALE_LABELS, write_plan
+
+    workload = plan_workload(args)
+    unknown = {fmt for fmt, _ in workload.formats} - set(load_figures(corpus=args.corpus).formats)
+    if unknown:
+        raise SystemExit(f"python -m capacity plan: no measured figures for {', '.join(sorted(unknown))}")
+    plan = make_plan(workload, load_figures(corpus=args.corpus), load_prices(args.prices) if args.prices else None)
+    label = SCALE_LABELS.get(workload.tasks_per_day, str(workload.tasks_per_day))
+    out = args.out or REPORTS / f"plan-{label}"
+    print(write_plan(out, plan, args.command_line))
+    print(f"report: {out / 'plan.md'}")
+    return 0
+
+
+def command_simulate(args: argparse.Namespace) -> int:
+    from capacity.plan import Workload, load_prices
+    from capacity.planreport import write_simulation
+    from capacity.simulation import FIRST_SIZING_1M, ORIGINAL_POLICY, planned_policy, simulate, terraform_policy
+
+    vcpus = {name: spec["vcpus"] for name, spec in load_prices()["compute"]["machine_types"].items()}
+    scenarios = [
+        ("Before: Terraform defaults of commit 261c647, 100k tasks/day",
+         "The policy terraform/ had before issue 21, at the load its defaults are now sized for.",
+         simulate(Workload(100_000), ORIGINAL_POLICY)),
+        ("Before: Terraform defaults of commit 261c647, 1M tasks/day",
+         "The same policy at 1M tasks a day: messages_per_instance = vCPUs lets the group run full between bursts.",
+         simulate(Workload(1_000_000), ORIGINAL_POLICY)),
+        ("Before: the plan's first sizing, 1M tasks/day",
+         "max_replicas for the burst's arrival rate alone, one undelivered message per worker slot: it misses the "
+         "target, because the tasks that arrive while the autoscaler reacts pile up.",
+         simulate(Workload(1_000_000), FIRST_SIZING_1M)),
+        ("After: Terraform defaults now (terraform/variables.tf), 100k tasks/day",
+         "The root module's defaults, read from terraform/variables.tf.",
+         simulate(Workload(100_000), terraform_policy(vcpus))),
+        ("After: the plan for 10k tasks/day (terraform/examples/minimal)", "",
+         simulate(Workload(10_000), planned_policy(Workload(10_000)))),
+        ("After: the plan for 1M tasks/day (terraform/examples/production)",
+         "min_replicas has room for most of the burst's first minutes; max_replicas drains the pile within "
+         "the target.", simulate(Workload(1_000_000), planned_policy(Workload(1_000_000)))),
+    ]
+    from capacity.plan import BOOT_SECONDS, DECISION_SECONDS, METRIC_DELAY_SECONDS, METRIC_SAMPLE_SECONDS
+
+    notes = [
+        f"Metric sampled every {METRIC_SAMPLE_SECONDS} s and seen {METRIC_DELAY_SECONDS} s later; a decision every "
+        f"{DECISION_SECONDS} s; a VM takes tasks {BOOT_SECONDS} s after it is created. These are documented or "
+        "estimated, not measured: no VM was booted and no autoscaler observed here.",
+        "Service times: the capacity plan's mix, from the compression benchmark's CPU per MB over the end-to-end "
+        "efficiency (capacity/figures.py). One task per vCPU.",
+        "Poisson arrivals, seed 21; 30 minutes at the mean before the burst, 75 minutes after its start.",
+    ]
+    path = write_simulation(args.out, scenarios, notes, args.command_line)
+    for title, _, result in scenarios:
+        summary = result.summary()
+        print(f"{title}: p95 in the burst {summary['p95_burst_window_seconds']} s (target "
+              f"{summary['target_p95_seconds']:g} s, {'met' if summary['meets_target'] else 'missed'}), "
+              f"max {summary['max_vms']} VMs")
+    print(f"report: {path}")
     return 0
 
 

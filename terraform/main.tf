@@ -86,6 +86,7 @@ module "database" {
   region                     = var.region
   network_id                 = module.network.network_id
   tier                       = var.database_tier
+  extra_database_flags       = var.database_max_connections == null ? {} : { "max_connections" = tostring(var.database_max_connections) }
   iam_service_account_emails = module.iam.emails
   labels                     = local.labels
 }

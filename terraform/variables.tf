@@ -77,10 +77,20 @@ variable "bucket_versioning" {
   default     = false
 }
 
+# The sizes below are the capacity plan's for 100,000 tasks a day
+# (capacity/reports/plan-100k/plan.md; tests/capacity checks they agree);
+# docs/deploy.md and terraform/examples/ give other scales.
+
 variable "database_tier" {
   type        = string
   description = "Cloud SQL machine tier."
-  default     = "db-custom-2-7680"
+  default     = "db-custom-1-3840"
+}
+
+variable "database_max_connections" {
+  type        = number
+  description = "Cloud SQL max_connections flag: at least the connections the web and worker pools may open at max_replicas (the capacity plan computes it); null keeps the tier's default."
+  default     = 200
 }
 
 variable "web_machine_type" {
@@ -91,14 +101,14 @@ variable "web_machine_type" {
 
 variable "worker_machine_type" {
   type        = string
-  description = "Machine type of the worker VMs."
-  default     = "c2d-standard-4"
+  description = "Machine type of the worker VMs (one task per vCPU)."
+  default     = "c2d-standard-2"
 }
 
 variable "web_autoscaling" {
   type = object({
     min_replicas          = optional(number, 2)
-    max_replicas          = optional(number, 10)
+    max_replicas          = optional(number, 3)
     cooldown_period       = optional(number, 120)
     cpu_target            = optional(number, 0.6)
     load_balancing_target = optional(number, 0.8)
@@ -109,12 +119,12 @@ variable "web_autoscaling" {
 
 variable "worker_autoscaling" {
   type = object({
-    min_replicas          = optional(number, 2)
-    max_replicas          = optional(number, 20)
+    min_replicas          = optional(number, 3)
+    max_replicas          = optional(number, 4)
     cooldown_period       = optional(number, 180)
-    messages_per_instance = optional(number, 4)
+    messages_per_instance = optional(number, 1.5)
   })
-  description = "Worker autoscaler bounds and undelivered messages per VM."
+  description = "Worker autoscaler bounds and undelivered messages per VM (the metric counts messages being processed too: keep it below the VM's vCPUs, or the group runs full)."
   default     = {}
 }
 

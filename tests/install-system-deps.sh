@@ -25,8 +25,18 @@ missing_packages() {
   done
 }
 
+# npm fetches the google provider's schema (@cdktf/provider-google) for
+# tests/infra; any npm will do (NodeSource's nodejs bundles one).
+ensure_npm() {
+  command -v npm >/dev/null 2>&1 && return 0
+  echo "system packages: installing npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+}
+
 main() {
   local missing
+  ensure_npm
   mapfile -t missing < <(missing_packages)
   if [ "${#missing[@]}" -eq 0 ]; then
     echo "system packages: all present"

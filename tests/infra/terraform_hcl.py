@@ -25,6 +25,7 @@ MODULE_NAMES = (
     "storage",
     "iam",
     "secrets",
+    "instance_template",
     "web",
     "worker",
     "load_balancer",

@@ -1,7 +1,8 @@
 """The Terraform describes the architecture we promise, read with python-hcl2.
 
-These tests parse the HCL; they do not run Terraform (no provider download
-here), so they check what is written, not what Google would accept.
+These tests parse the HCL, so they check what is written; test_terraform_plan.py
+runs Terraform itself (with stand-in providers), and neither shows what Google
+would accept.
 """
 
 from __future__ import annotations
@@ -123,9 +124,8 @@ def test_subnet_has_private_google_access_and_flow_logs():
 # --- compute -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["web", "worker"])
-def test_instance_templates_are_private_and_shielded(role):
-    loaded = module(role)
+def test_instance_template_is_private_and_shielded():
+    loaded = module("instance_template")
     template = only(resources(loaded, "google_compute_instance_template"))
     interface = block(template, "network_interface")
     assert "access_config" not in interface, "VMs must not get an external IP"
@@ -137,10 +137,22 @@ def test_instance_templates_are_private_and_shielded(role):
     }
     assert block(template, "service_account")["scopes"] == ["cloud-platform"]
     metadata = re.sub(r"\s+", " ", template["metadata"].replace('\\"', '"'))
-    for expected in ('"block-project-ssh-keys" = "true"', '"enable-oslogin" = "TRUE"', f'"comprimemelo-role" = "{role}"'):
+    for expected in ('"block-project-ssh-keys" = "true"', '"enable-oslogin" = "TRUE"', '"comprimemelo-role" = var.role'):
         assert expected in metadata, f"{expected} missing from metadata {metadata}"
     image = locals_of(loaded)["image"]
     assert image.startswith("projects/") and "/global/images/family/" in image
+    assert "comprimemelo-${var.role}" in image
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_both_roles_use_the_one_instance_template_module(role):
+    loaded = module(role)
+    assert not resources(loaded, "google_compute_instance_template"), f"{role} defines its own template"
+    call = dict(named_blocks(loaded, "module"))["instance_template"]
+    assert call["source"] == "../instance_template"
+    assert call["role"] == role
+    manager = only(resources(loaded, "google_compute_region_instance_group_manager"))
+    assert block(manager, "version")["instance_template"] == "${module.instance_template.self_link}"
     variables = dict(named_blocks(loaded, "variable"))
     assert variables["image_family"]["default"] == f"comprimemelo-{role}"
 

@@ -19,7 +19,7 @@ STARTUP_SCRIPTS_DIR = REPO / "startup-scripts"
 CHECKOV_VENV_BINARY = Path("/tmp/checkov-venv/bin/checkov")
 
 INSTALL_HINTS = {
-    "terraform": "install terraform (only `terraform fmt` is used)",
+    "terraform": "install terraform >= 1.5 (fmt, and init/validate/plan with the stand-in providers)",
     "packer": "apt-get install -y packer",
     "shellcheck": "apt-get install -y shellcheck",
     "checkov": "python3 -m venv /tmp/checkov-venv && /tmp/checkov-venv/bin/pip install checkov",

@@ -34,7 +34,7 @@ variable "database_version" {
 variable "tier" {
   type        = string
   description = "Machine tier of the instance."
-  default     = "db-custom-2-7680"
+  default     = "db-custom-1-3840"
 }
 
 variable "database_name" {

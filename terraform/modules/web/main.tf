@@ -1,67 +1,29 @@
 /**
- * The web role: hardened instance template from the comprimemelo-web image
- * family, a regional managed instance group spread over var.zones with
+ * The web role: its instance template (modules/instance_template, image
+ * family comprimemelo-web), a regional managed instance group spread over var.zones with
  * auto-healing on /healthz and surge-only rolling updates, and an autoscaler
  * on CPU and load-balancer utilisation.
  */
 
-locals {
-  image = "projects/${coalesce(var.image_project, var.project_id)}/global/images/family/${var.image_family}"
-}
+module "instance_template" {
+  source = "../instance_template"
 
-resource "google_compute_instance_template" "this" {
-  #checkov:skip=CKV_GCP_32:block-project-ssh-keys = "true" is set in the metadata merge() below, which checkov cannot evaluate (it merges module outputs); tests/infra/test_architecture.py asserts it.
-  project              = var.project_id
-  name_prefix          = "${var.name}-"
-  description          = "comprimemelo web VM (gunicorn on port ${var.port})"
-  region               = var.region
-  machine_type         = var.machine_type
-  can_ip_forward       = false
-  tags                 = concat([var.network_tag], var.extra_tags)
-  labels               = merge(var.labels, { "comprimemelo-role" = "web" })
-  instance_description = "comprimemelo web"
-
-  # OS Login only (no project-wide SSH keys); the comprimemelo-* attributes
-  # are read by the start-up script.
-  metadata = merge(var.metadata, {
-    "block-project-ssh-keys" = "true"
-    "enable-oslogin"         = "TRUE"
-    "startup-script"         = var.startup_script
-    "comprimemelo-role"      = "web"
-  })
-
-  disk {
-    source_image = local.image
-    auto_delete  = true
-    boot         = true
-    disk_type    = "pd-balanced"
-    disk_size_gb = var.disk_size_gb
-  }
-
-  # No access_config: the VMs have no external IP; egress goes through Cloud NAT.
-  network_interface {
-    subnetwork = var.subnetwork
-  }
-
-  service_account {
-    email  = var.service_account_email
-    scopes = ["cloud-platform"]
-  }
-
-  shielded_instance_config {
-    enable_secure_boot          = true
-    enable_vtpm                 = true
-    enable_integrity_monitoring = true
-  }
-
-  scheduling {
-    automatic_restart   = true
-    on_host_maintenance = "MIGRATE"
-  }
-
-  lifecycle {
-    create_before_destroy = true
-  }
+  project_id            = var.project_id
+  role                  = "web"
+  name                  = var.name
+  description           = "comprimemelo web VM (gunicorn on port ${var.port})"
+  region                = var.region
+  machine_type          = var.machine_type
+  subnetwork            = var.subnetwork
+  network_tag           = var.network_tag
+  extra_tags            = var.extra_tags
+  image_family          = var.image_family
+  image_project         = var.image_project
+  disk_size_gb          = var.disk_size_gb
+  service_account_email = var.service_account_email
+  startup_script        = var.startup_script
+  metadata              = var.metadata
+  labels                = var.labels
 }
 
 resource "google_compute_health_check" "autohealing" {
@@ -91,7 +53,7 @@ resource "google_compute_region_instance_group_manager" "this" {
 
   version {
     name              = "primary"
-    instance_template = google_compute_instance_template.this.self_link
+    instance_template = module.instance_template.self_link
   }
 
   named_port {

@@ -10,7 +10,7 @@ output "instance_group_manager_name" {
 
 output "instance_template" {
   description = "Self link of the current instance template."
-  value       = google_compute_instance_template.this.self_link
+  value       = module.instance_template.self_link
 }
 
 output "network_tag" {

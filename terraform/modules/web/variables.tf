@@ -106,7 +106,7 @@ variable "update_max_surge" {
 variable "autoscaling" {
   type = object({
     min_replicas          = optional(number, 2)
-    max_replicas          = optional(number, 10)
+    max_replicas          = optional(number, 3)
     cooldown_period       = optional(number, 120)
     cpu_target            = optional(number, 0.6)
     load_balancing_target = optional(number, 0.8)

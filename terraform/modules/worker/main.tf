@@ -1,69 +1,33 @@
 /**
- * The worker role: hardened instance template from the comprimemelo-worker
- * image family, a regional managed instance group over var.zones, and an
+ * The worker role: its instance template (modules/instance_template, image
+ * family comprimemelo-worker), a regional managed instance group over var.zones, and an
  * autoscaler that follows the Pub/Sub backlog (undelivered messages per VM),
  * with scale-in control so a short lull does not kill busy workers.
  */
 
 locals {
-  image = "projects/${coalesce(var.image_project, var.project_id)}/global/images/family/${var.image_family}"
-
   backlog_filter = "resource.type = pubsub_subscription AND resource.labels.subscription_id = \"${var.subscription_name}\""
 }
 
-resource "google_compute_instance_template" "this" {
-  #checkov:skip=CKV_GCP_32:block-project-ssh-keys = "true" is set in the metadata merge() below, which checkov cannot evaluate (it merges module outputs); tests/infra/test_architecture.py asserts it.
-  project              = var.project_id
-  name_prefix          = "${var.name}-"
-  description          = "comprimemelo worker VM (Pub/Sub consumer)"
-  region               = var.region
-  machine_type         = var.machine_type
-  can_ip_forward       = false
-  tags                 = concat([var.network_tag], var.extra_tags)
-  labels               = merge(var.labels, { "comprimemelo-role" = "worker" })
-  instance_description = "comprimemelo worker"
+module "instance_template" {
+  source = "../instance_template"
 
-  # OS Login only (no project-wide SSH keys); the comprimemelo-* attributes
-  # are read by the start-up script.
-  metadata = merge(var.metadata, {
-    "block-project-ssh-keys" = "true"
-    "enable-oslogin"         = "TRUE"
-    "startup-script"         = var.startup_script
-    "comprimemelo-role"      = "worker"
-  })
-
-  disk {
-    source_image = local.image
-    auto_delete  = true
-    boot         = true
-    disk_type    = "pd-balanced"
-    disk_size_gb = var.disk_size_gb
-  }
-
-  # No access_config: the VMs have no external IP; egress goes through Cloud NAT.
-  network_interface {
-    subnetwork = var.subnetwork
-  }
-
-  service_account {
-    email  = var.service_account_email
-    scopes = ["cloud-platform"]
-  }
-
-  shielded_instance_config {
-    enable_secure_boot          = true
-    enable_vtpm                 = true
-    enable_integrity_monitoring = true
-  }
-
-  scheduling {
-    automatic_restart   = true
-    on_host_maintenance = "MIGRATE"
-  }
-
-  lifecycle {
-    create_before_destroy = true
-  }
+  project_id            = var.project_id
+  role                  = "worker"
+  name                  = var.name
+  description           = "comprimemelo worker VM (Pub/Sub consumer)"
+  region                = var.region
+  machine_type          = var.machine_type
+  subnetwork            = var.subnetwork
+  network_tag           = var.network_tag
+  extra_tags            = var.extra_tags
+  image_family          = var.image_family
+  image_project         = var.image_project
+  disk_size_gb          = var.disk_size_gb
+  service_account_email = var.service_account_email
+  startup_script        = var.startup_script
+  metadata              = var.metadata
+  labels                = var.labels
 }
 
 resource "google_compute_region_instance_group_manager" "this" {
@@ -75,7 +39,7 @@ resource "google_compute_region_instance_group_manager" "this" {
 
   version {
     name              = "primary"
-    instance_template = google_compute_instance_template.this.self_link
+    instance_template = module.instance_template.self_link
   }
 
   update_policy {

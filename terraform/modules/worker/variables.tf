@@ -56,7 +56,7 @@ variable "image_project" {
 variable "machine_type" {
   type        = string
   description = "Machine type of the VMs (compression is CPU-bound)."
-  default     = "c2d-standard-4"
+  default     = "c2d-standard-2"
 }
 
 variable "disk_size_gb" {
@@ -93,10 +93,10 @@ variable "update_max_surge" {
 
 variable "autoscaling" {
   type = object({
-    min_replicas          = optional(number, 2)
-    max_replicas          = optional(number, 20)
+    min_replicas          = optional(number, 3)
+    max_replicas          = optional(number, 4)
     cooldown_period       = optional(number, 180)
-    messages_per_instance = optional(number, 4)
+    messages_per_instance = optional(number, 1.5)
   })
   description = "Autoscaler bounds and the number of undelivered messages each VM is expected to absorb."
   default     = {}

@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 5.40, < 7"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.5, < 4"
+    }
+  }
+}
