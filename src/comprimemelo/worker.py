@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from comprimemelo import claims, garbage, idempotency, logs, metrics, sealed, uploads
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
+from comprimemelo.compression.verify import prove_encrypted
 from comprimemelo.models import Task
 from comprimemelo.queue import Delivery, Queue, QueueError
 from comprimemelo.settings import Settings
@@ -383,6 +384,11 @@ class Worker:
                 reporter.update(done, total)
 
             result = compress(inputs, output, fmt, level, progress=progress, password=password)
+            if password is not None:
+                try:
+                    prove_encrypted(output, fmt, password, members=len(inputs))
+                except CompressionError as error:  # never publish it: no retry writes a different archive
+                    raise Unrecoverable(f"the archive was not encrypted as asked, so it was not kept: {error}") from None
             heartbeat.check()
             key = archive_key(prefix, fmt)
             size = self.storage.put_file(key, output)

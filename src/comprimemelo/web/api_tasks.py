@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, redirect, request, send_file
 
 from comprimemelo import garbage, intake, sealed
 from comprimemelo import tasks as task_service
-from comprimemelo.compression import ArchiveFormat, Preset, UnsupportedFormat
-from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
+from comprimemelo.compression import ArchiveFormat, CompressionError, Preset, UnsupportedFormat
+from comprimemelo.compression.encryption import check_password
 from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, UnsupportedMediaType
 from comprimemelo.intake import CreateTask, Upload
 from comprimemelo.models import Task, utcnow
@@ -119,15 +119,20 @@ def parse_level(raw: str | None, fmt: ArchiveFormat) -> int | None:
 
 
 def parse_password(raw: str | None, fmt: ArchiveFormat) -> str | None:
-    """The archive password, if one was sent; never logged or stored."""
+    """The archive password, if one was sent; never logged or stored.
+
+    :raise InvalidInput: if the core's ``check_password`` refuses it (one rule for both).
+    """
     if raw in (None, ""):
         return None
     if not fmt.encryptable:
         raise InvalidInput(
             f"{fmt.value} archives cannot have a password: use zip or 7z", code="encryption_unsupported"
         )
-    if len(raw) > MAX_PASSWORD_CHARS:
-        raise InvalidInput(f"password must be at most {MAX_PASSWORD_CHARS} characters", code="invalid_password")
+    try:
+        check_password(fmt, raw)
+    except CompressionError as error:
+        raise InvalidInput(str(error), code="invalid_password") from None
     return raw
 
 

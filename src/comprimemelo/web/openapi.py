@@ -397,7 +397,8 @@ def openapi_document() -> dict:
                                             "type": "string",
                                             "maxLength": MAX_PASSWORD_CHARS,
                                             "description": "zip and 7z only: encrypt the archive with AES-256 "
-                                            "(7z also hides the file names). Never stored or logged.",
+                                            "(7z also hides the file names). No control or invisible characters (Unicode "
+                                            "category C, U+2028, U+2029): `400 invalid_password`. Never stored or logged.",
                                         },
                                         "retentionHours": {
                                             "type": "integer",
