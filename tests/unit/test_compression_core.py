@@ -26,6 +26,7 @@ from comprimemelo.compression.cli import main
 from comprimemelo.compression.parallel import (
     BZIP2_BLOCK_BYTES,
     GZIP_BLOCK_BYTES,
+    GZIP_MEMBER_BYTES,
     XZ_BLOCK_BYTES,
     balanced_block_bytes,
 )
@@ -78,7 +79,7 @@ def test_every_format_round_trips_with_an_independent_reader(tmp_path, fmt, file
 # (level, block bytes) per format, at the level with the smallest blocks;
 # zstd's jobs are libzstd's own, so any few MiB exercise its threads.
 BLOCKS = {
-    ArchiveFormat.TAR_GZ: (None, GZIP_BLOCK_BYTES),
+    ArchiveFormat.TAR_GZ: (None, GZIP_MEMBER_BYTES),
     ArchiveFormat.ZIP: (None, GZIP_BLOCK_BYTES),
     ArchiveFormat.TAR_BZ2: (None, BZIP2_BLOCK_BYTES),
     ArchiveFormat.TAR_XZ: (0, XZ_BLOCK_BYTES[0]),
@@ -351,9 +352,9 @@ def test_a_block_sized_write_survives_the_caller_reusing_its_buffer(view):
     import gzip
     import io
 
-    from comprimemelo.compression.parallel import ParallelGzipWriter
+    from comprimemelo.compression.parallel import GZIP_MEMBER_BYTES, ParallelGzipWriter
 
-    first, second = os.urandom(GZIP_BLOCK_BYTES // 2) * 2, b"x" * GZIP_BLOCK_BYTES
+    first, second = os.urandom(GZIP_MEMBER_BYTES // 2) * 2, b"x" * GZIP_MEMBER_BYTES
     sink = io.BytesIO()
     with ParallelGzipWriter(sink, threads=2) as writer:
         reused = bytearray(first)

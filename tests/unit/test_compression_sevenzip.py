@@ -16,7 +16,7 @@ import pytest
 
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.compression import sevenzip
-from comprimemelo.compression.sevenzip import MIB, block_bytes, method
+from comprimemelo.compression.sevenzip import CHILD_ENVIRONMENT, MIB, block_bytes, method
 from tests.conftest import require_or_skip
 
 CHILD_WAIT_SECONDS = 30
@@ -146,7 +146,7 @@ def test_the_password_reaches_7zip_on_its_stdin_only(tmp_path, monkeypatch):
     compress([InputFile(source, "in")], tmp_path / "out.7z", ArchiveFormat.SEVEN_Z, password="hunter2-ñ")
     ((args, env),) = seen
     assert not any("hunter2" in arg for arg in args)
-    assert env is None  # the caller's environment, which holds no password
+    assert env == {**os.environ, **CHILD_ENVIRONMENT}  # the caller's environment (no password) and malloc's arena cap
     with py7zr.SevenZipFile(tmp_path / "out.7z", password="hunter2-ñ") as archive:
         archive.extractall(path=tmp_path / "extracted")
     assert (tmp_path / "extracted" / "in").read_bytes() == b"secret " * 1000

@@ -5,12 +5,17 @@ object, password included) arrives on stdin; progress and any error leave as
 JSON lines on stdout. Exit status 0 means the archive is complete and fsynced.
 If the parent goes away, the next progress line cannot be written and 7-Zip
 is told to stop.
+
+Its address space is capped at the job's ``memory_bytes`` (``RLIMIT_AS``)
+before 7-Zip allocates anything: past it an allocation fails, and the child
+reports that the task's memory budget was exceeded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 from typing import TextIO
 
@@ -49,14 +54,24 @@ def run(job: dict, report: TextIO) -> int:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+    except MemoryError:
+        send({"error": f"7-Zip needs more memory than the task's budget of {job['memory_bytes'] // 2**20} MiB"})
+        return 1
     except (pybit7z.BitException, OSError) as error:
-        send({"error": str(error)})
+        message = str(error)
+        if "memory" in message.lower():
+            message += f" (the task's memory budget is {job['memory_bytes'] // 2**20} MiB)"
+        send({"error": message})
         return 1
     return 0
 
 
 def main() -> int:
-    return run(json.load(sys.stdin), sys.stdout)
+    job = json.load(sys.stdin)
+    limit = job.get("memory_bytes")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return run(job, sys.stdout)
 
 
 if __name__ == "__main__":

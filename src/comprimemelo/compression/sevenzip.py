@@ -17,12 +17,14 @@ headers are the reference implementation. Two choices are ours:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from comprimemelo.compression import memory
 from comprimemelo.compression.errors import CompressionError
 
 MIB = 1024 * 1024
@@ -36,6 +38,9 @@ DICT_BYTES = {1: MIB // 4, 2: MIB, 3: 4 * MIB, 4: 16 * MIB, 5: 32 * MIB, 6: 64 *
 MIN_BLOCK_BYTES = 8 * MIB
 MAX_BLOCK_BYTES = 64 * MIB
 STDERR_TAIL_CHARS = 2000
+# glibc reserves 64 MiB of address space per malloc arena (one per thread by
+# default); the child's address space is capped, so it keeps two.
+CHILD_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 
 
 def block_bytes(level: int, total: int, threads: int) -> int:
@@ -45,6 +50,18 @@ def block_bytes(level: int, total: int, threads: int) -> int:
     share = -(-share // MIB) * MIB
     ceiling = min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, 2 * DICT_BYTES.get(level, MAX_BLOCK_BYTES)))
     return min(ceiling, max(MIN_BLOCK_BYTES, share))
+
+
+def fit_threads(level: int, total: int, threads: int, budget: int) -> int:
+    """The blocks (each on two threads) 7-Zip may encode at once within ``budget``.
+
+    :raise CompressionError: if one block does not fit.
+    """
+    def need(count: int) -> int:
+        dictionary = DICT_BYTES.get(level, MAX_BLOCK_BYTES)
+        return memory.seven_zip_bytes(level, count, block_bytes(level, total, count), dictionary)
+
+    return memory.fit_threads(need, threads, budget, f"7z at level {level}")
 
 
 def method(level: int, total: int, threads: int) -> str:
@@ -65,22 +82,27 @@ def write_7z(
     threads: int,
     password: str | None,
     advance: Callable[[int], None],
+    memory_bytes: int = memory.TASK_BUDGET_BYTES,
 ) -> None:
     """Write ``inputs`` (path, name in the archive; ``total`` bytes in all) as one
     solid 7z at ``output``, which exists (the caller reserved the name) and is
     replaced, complete and fsynced.
 
     ``advance(n)`` is told of input bytes as 7-Zip reads them; an exception it
-    raises stops the child, and the caller removes ``output``.
+    raises stops the child, and the caller removes ``output``. The child's
+    address space is capped at ``memory_bytes``, and it encodes as many
+    blocks at once as fit (``threads`` at most).
 
     :raise CompressionError: if 7-Zip cannot read an input or write the archive.
     """
+    threads = fit_threads(level, total, threads, memory_bytes)
     job = {
         "inputs": [[str(path), name] for path, name in inputs],
         "output": str(output),
         "level": level,
         "method": method(level, total, threads),
         "password": password,
+        "memory_bytes": memory_bytes,
     }
     with tempfile.TemporaryFile() as errors:
         done, error, status = _run(job, advance, errors)
@@ -96,7 +118,8 @@ def _run(job: dict, advance: Callable[[int], None], errors) -> tuple[int, str | 
     """Run the child; (input bytes it reported done, its error message, its exit status)."""
     done, error = 0, None
     process = subprocess.Popen(
-        [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+        env={**os.environ, **CHILD_ENVIRONMENT},
     )
     try:
         try:
