@@ -3,6 +3,11 @@ for each format, at the same level and thread count, on fixed 64 MiB corpora.
 
 Every (corpus, format, tool) is measured ``repeats`` times, interleaved, and the
 median wall time is kept; sizes are deterministic.
+
+Two modes: ``library`` times ``compress()`` in this process (the core's own
+speed); ``process`` times the ``comprimemelo compress`` command as a whole
+process, start-up included, against each tool's command on the same file,
+and also the command's start-up alone (an empty file, ``STARTUP_RUNS`` runs).
 """
 
 from __future__ import annotations
@@ -44,11 +49,22 @@ REFERENCES = (
     Reference("zip", 6, "pigz -6 -p{t} -c {src} > {out}", 1.0),
     Reference("7z", 5, "{sevenzip} a -mx5 -mmt{t} -bd -bso0 -bsp0 {out} {src}", 1.0),
     Reference("tar.gz", 6, "tar -cf - {src} | pigz -6 -p{t} > {out}", 1.0),
+    # libdeflate-gzip has no threads: the target is 1.5x its one core.
+    Reference("tar.gz", 6, "tar -cf - {src} | libdeflate-gzip -6 > {out}", 1.5),
     Reference("tar.bz2", 9, "tar -cf - {src} | pbzip2 -9 -p{t} > {out}", 1.0),
+    Reference("tar.bz2", 9, "tar -cf - {src} | lbzip2 -9 -n{t} > {out}", 1.0),
     Reference("tar.xz", 6, "tar -cf - {src} | xz -6 -T{t} > {out}", 1.0),
-    Reference("tar.zst", 3, "tar -cf - {src} | zstd -q -3 -T{t} > {out}", 0.9),
+    Reference("tar.xz", 6, "tar -cf - {src} | pixz -6 -p{t} > {out}", 1.0),
+    Reference("tar.zst", 3, "tar -cf - {src} | zstd -q -3 -T{t} > {out}", 1.0),
 )
-TOOLS = ("zip", "pigz", "pbzip2", "xz", "zstd", "tar")
+PIPED_TOOLS = ("pigz", "libdeflate-gzip", "pbzip2", "lbzip2", "xz", "pixz", "zstd")
+TOOLS = ("zip", *PIPED_TOOLS, "tar")
+VERSION_FLAGS = {"zip": "-v", "pbzip2": "-V", "libdeflate-gzip": "-V", "lbzip2": "-V", "pixz": "-h", "7zz": "", "7z": ""}
+MODES = ("library", "process")
+STARTUP_RUNS = 30
+# The process mode's side: the command as a user runs it (this environment's).
+COMPRIMEMELO = Path(sys.executable).with_name("comprimemelo")
+CORE_COMMAND = "{comprimemelo} compress {src} --format {fmt} --level {level} --threads {t} -o {out} > /dev/null"
 SEVEN_ZIP_NAMES = ("7zz", "7z")
 
 
@@ -64,7 +80,7 @@ def seven_zip() -> str | None:
 def missing_tools(reference: Reference) -> list[str]:
     """The programs a reference command needs that are not on ``PATH``."""
     needed = {"zip": ["zip"], "7z": [seven_zip() or "7zz"]}.get(reference.format, ["tar"])
-    needed += [word for word in ("pigz", "pbzip2", "xz", "zstd") if f"| {word} " in reference.command
+    needed += [word for word in PIPED_TOOLS if f"| {word} " in reference.command
                or reference.command.startswith(word + " ")]
     return [tool for tool in needed if not shutil.which(tool)]
 
@@ -87,7 +103,7 @@ def tool_versions() -> dict:
         if not path:
             versions[tool] = "missing"
             continue
-        flag = {"zip": "-v", "pbzip2": "-V", "7zz": "", "7z": ""}.get(tool, "--version")
+        flag = VERSION_FLAGS.get(tool, "--version")
         result = subprocess.run([tool, *([flag] if flag else [])], capture_output=True, text=True)
         text = (result.stdout or result.stderr).strip().splitlines()
         versions[tool] = next((line.strip() for line in text if line.strip()), "unknown")[:100]
@@ -107,7 +123,7 @@ def _time_cli(command: str, cwd: Path) -> tuple[float, float]:
 
 
 def _measure_format(fmt: str, references: list[Reference], source: Path, size: int, scratch: Path,
-                    directory: Path, repeats: int, threads: int, sevenzip: str) -> list[dict]:
+                    directory: Path, repeats: int, threads: int, sevenzip: str, mode: str = "library") -> list[dict]:
     level = references[0].level
     core_out = scratch / f"core.{fmt}"
     outs = [scratch / f"ref{index}.{fmt}" for index in range(len(references))]
@@ -119,7 +135,10 @@ def _measure_format(fmt: str, references: list[Reference], source: Path, size: i
     for repeat in range(repeats):
         def run_core() -> None:
             core_out.unlink(missing_ok=True)
-            core_times.append(_time_core(source, core_out, fmt, level, threads))
+            if mode == "process":
+                core_times.append(_time_cli(_core_command(source.name, core_out, fmt, level, threads), directory))
+            else:
+                core_times.append(_time_core(source, core_out, fmt, level, threads))
 
         def run_refs() -> None:
             for times, out, command in zip(ref_times, outs, commands):
@@ -161,13 +180,47 @@ def _measure_format(fmt: str, references: list[Reference], source: Path, size: i
     return rows
 
 
+def _core_command(src: str, out: Path, fmt: str, level: int, threads: int) -> str:
+    return CORE_COMMAND.format(comprimemelo=COMPRIMEMELO, src=src, fmt=fmt, level=level, t=threads, out=out)
+
+
+def measure_startup(formats: list[str], scratch: Path, threads: int, runs: int = STARTUP_RUNS) -> list[dict]:
+    """``comprimemelo compress`` on an empty file, per format: the median and
+    the fastest of ``runs`` whole-process runs (a process start, imports,
+    an empty archive written and fsynced)."""
+    empty = scratch / "empty"
+    empty.touch()
+    rows = []
+    for fmt in formats:
+        out = scratch / f"empty.{fmt}"
+        level = next(ref.level for ref in REFERENCES if ref.format == fmt)
+        command = _core_command(empty.name, out, fmt, level, threads)
+        times = []
+        for _ in range(runs):
+            out.unlink(missing_ok=True)
+            times.append(_time_cli(command, scratch)[0])
+        bare = statistics.median(_time_cli(f"{sys.executable} -S -c pass", scratch)[0] for _ in range(runs))
+        rows.append({"format": fmt, "median_ms": round(1000 * statistics.median(times), 1),
+                     "min_ms": round(1000 * min(times), 1), "python_bare_ms": round(1000 * bare, 1),
+                     "target_ms": STARTUP_TARGET_MS,
+                     "verdict": "met" if 1000 * statistics.median(times) <= STARTUP_TARGET_MS else
+                     f"missed: {1000 * statistics.median(times):.0f} ms > {STARTUP_TARGET_MS} ms"})
+        log.info("start-up %-7s median %.1f ms (min %.1f; bare python -S %.1f ms)", fmt, rows[-1]["median_ms"],
+                 rows[-1]["min_ms"], rows[-1]["python_bare_ms"])
+    return rows
+
+
+STARTUP_TARGET_MS = 50
+
+
 def core_libraries() -> dict:
     """The versions of the compression libraries the core links."""
     import zlib
 
     import zstandard
 
-    return {"zlib": zlib.ZLIB_RUNTIME_VERSION, "zstandard": zstandard.__version__,
+    return {"zlib": zlib.ZLIB_RUNTIME_VERSION, "deflate (libdeflate)": importlib.metadata.version("deflate"),
+            "zstandard": zstandard.__version__,
             "libzstd": ".".join(map(str, zstandard.ZSTD_VERSION)), "liblzma": _liblzma_version(),
             "pybit7z (7-Zip)": importlib.metadata.version("pybit7z"), "python": sys.version.split()[0]}
 
@@ -212,7 +265,7 @@ def verdict(row: dict) -> str:
 
 def run_benchmark(
     corpora: list[str], formats: list[str] | None, repeats: int, threads: int, work: Path | None = None,
-    corpus_dir: Path = CORPUS_DIR, require_tools: bool = False,
+    corpus_dir: Path = CORPUS_DIR, require_tools: bool = False, mode: str = "library",
 ) -> dict:
     """Measure; return the summary (rows of core vs reference per corpus and format).
 
@@ -243,7 +296,9 @@ def run_benchmark(
                           if (not formats or r.format in formats) and r.command not in skipped_commands]
             for fmt in dict.fromkeys(r.format for r in references):
                 rows += _measure_format(fmt, [r for r in references if r.format == fmt], source, size,
-                                        scratch, directory, repeats, threads, sevenzip)
+                                        scratch, directory, repeats, threads, sevenzip, mode)
+        startup = measure_startup(list(dict.fromkeys(r.format for r in REFERENCES if not formats or r.format in formats)),
+                                  scratch, threads) if mode == "process" else []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     manifest = directory / "MANIFEST.txt"
@@ -255,6 +310,8 @@ def run_benchmark(
     }
     return {
         "mode": "bench-compression",
+        "measured": mode,
+        "startup": startup,
         "repeats": repeats,
         "threads": threads,
         "rows": rows,

@@ -148,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", "--repeats", dest="repeats", type=int, default=3,
                        help="runs per measurement; the median is kept (default 3)")
     bench.add_argument("--threads", type=int, default=2, help="threads for the core and the tools (default 2)")
-    bench.add_argument("--out", type=Path, default=REPORTS / "compression")
+    bench.add_argument("--mode", choices=("library", "process"), default="library",
+                       help="library: compress() in this process; process: the comprimemelo compress command as "
+                            "a whole process, and its start-up on an empty file (default library)")
+    bench.add_argument("--out", type=Path, default=None,
+                       help="default capacity/reports/compression (process mode: compression-process)")
     bench.add_argument("--note", action="append", default=[])
     bench.set_defaults(handler=command_bench)
 
@@ -312,7 +316,9 @@ def command_bench(args: argparse.Namespace) -> int:
         args.repeats, args.threads,
         corpus_dir=args.corpus or bench.CORPUS_DIR,
         require_tools=bool(os.environ.get("CI")),
+        mode=args.mode,
     )
+    args.out = args.out or REPORTS / ("compression" if args.mode == "library" else "compression-process")
     machine["load_average_at_end"] = list(os.getloadavg())
     summary.update(command=args.command_line, machine=machine, notes=args.note)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -328,13 +328,19 @@ def bench_document(summary: dict) -> str:
     machine = summary.get("machine", {})
     start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
     load = f"{start[0]:.2f} → {end[0]:.2f}" if start and end else "–"
+    process = summary.get("measured") == "process"
     lines = [
-        "# Compression core vs. command-line tools", "",
+        "# Compression: the `comprimemelo compress` command vs. command-line tools, whole processes"
+        if process else "# Compression core vs. command-line tools", "",
         f"Command: `{summary.get('command', '')}`", "",
         f"Machine: {machine.get('cores')} cores ({machine.get('cpu_model')}), {machine.get('memory_gib')} GiB, "
         f"{machine.get('os')}, Python {machine.get('python')}, commit {machine.get('git_commit')}; "
         f"load average (1 min) {load}.", "",
-        f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at "
+        ("Configuration: `comprimemelo compress FILE --format F --level L --threads "
+         f"{summary['threads']} -o OUT` as a whole process (Python start-up, imports, the archive fsynced) and every tool at "
+         if process else
+         f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at ")
+        + 
         f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
         "interleaved (alternating which runs first); MB/s is input bytes (10^6) per second of wall time; "
         "ratio is compressed/input; CPU s ref/core is the CPU seconds (all threads and processes) the tool "
@@ -344,6 +350,12 @@ def bench_document(summary: dict) -> str:
         "Tools: " + "; ".join(f"{k}: {v}" for k, v in summary.get("tools", {}).items()), "",
         bench_markdown(summary),
     ]
+    if summary.get("startup"):
+        lines += ["## Start-up: `comprimemelo compress` on an empty file", "",
+                  "| format | median ms | fastest ms | bare `python -S -c pass` ms | target | verdict |",
+                  "|---|---:|---:|---:|---:|---|"]
+        lines += [f"| {row['format']} | {row['median_ms']:.1f} | {row['min_ms']:.1f} | {row['python_bare_ms']:.1f} "
+                  f"| ≤{row['target_ms']} ms | {row['verdict']} |" for row in summary["startup"]] + [""]
     if summary.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in summary["notes"]] + [""]
     return "\n".join(lines) + "\n"

@@ -1,3 +1,3 @@
-from comprimemelo.cli import main
+from comprimemelo.command import main
 
 raise SystemExit(main())

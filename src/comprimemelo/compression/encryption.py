@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
+TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 import pyzipper
 

@@ -36,7 +36,9 @@ import lzma
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 import deflate
 

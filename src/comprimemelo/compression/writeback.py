@@ -10,7 +10,9 @@ without waiting for them.
 from __future__ import annotations
 
 import ctypes
-from typing import BinaryIO
+TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 WRITEBACK_BYTES = 8 * 1024 * 1024
 SYNC_FILE_RANGE_WRITE = 2  # start writing dirty pages not already being written
