@@ -37,6 +37,10 @@ install_packages() {
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     python3.11-venv python3-pip ca-certificates curl
+  if [[ "${ROLE}" == worker ]]; then
+    # tar.bz2 is written by lbzip2 (1.5x libbz2's speed), capped by prlimit (util-linux).
+    apt-get install -y -q --no-install-recommends lbzip2 util-linux
+  fi
   apt-get upgrade -y -q
 }
 

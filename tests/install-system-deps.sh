@@ -10,6 +10,9 @@ readonly PACKAGES=(
   postgresql-15                 # throwaway test clusters (initdb, pg_ctl)
   openjdk-17-jre-headless       # Pub/Sub emulator
   pigz pbzip2 zstd xz-utils 7zip zip unzip
+  lbzip2                        # tar.bz2's encoder (a child process of the core)
+  libdeflate-tools pixz         # benchmark references (libdeflate-gzip, pixz)
+  libarchive-tools              # bsdtar: archives are checked with libarchive too
   shellcheck packer
 )
 
