@@ -155,3 +155,35 @@ def test_lbzip2_over_its_memory_budget_fails_the_task_and_leaves_no_file(tmp_pat
     with pytest.raises(CompressionError, match="memory budget"):
         make(tmp_path, ArchiveFormat.TAR_BZ2, memory_budget=16 * 2**20)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))]
+
+
+SMALL_FILES = {f"dir/file {index}.bin": os.urandom(700) + b"words " * (index * 3000) for index in range(12)}
+SMALL_FILES.update({"empty": b"", "ñandú.txt": "non-ASCII".encode()})
+
+
+def test_a_zip_of_many_small_files_opens_in_every_reader(tmp_path):
+    """Small members are deflated whole by libdeflate, several at once; they come out in order."""
+    import zipfile
+
+    seen = []
+    archive = make(tmp_path, ArchiveFormat.ZIP, SMALL_FILES, progress=lambda done, total: seen.append(done))
+    with zipfile.ZipFile(archive) as reader:
+        assert reader.testzip() is None
+        assert reader.namelist() == list(SMALL_FILES)
+        assert {name: reader.read(name) for name in reader.namelist()} == SMALL_FILES
+    assert seen[-1] == sum(map(len, SMALL_FILES.values()))
+    subprocess.run([tool(SEVEN_ZIP), "t", str(archive)], check=True, capture_output=True)
+    out = tmp_path / "bsdtar"
+    out.mkdir()
+    subprocess.run([tool("bsdtar"), "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
+    assert extracted(out) == SMALL_FILES
+
+
+def test_a_zip_of_small_files_that_fails_midway_leaves_no_file(tmp_path):
+    def explode(done, total):
+        if done > 50_000:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        make(tmp_path, ArchiveFormat.ZIP, SMALL_FILES, progress=explode)
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))]
