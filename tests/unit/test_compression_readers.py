@@ -54,13 +54,17 @@ def test_tar_gz_is_many_gzip_members(tmp_path):
     assert raw.count(b"\x1f\x8b\x08") >= 3  # what the readers below must concatenate
 
 
+def extracted_by(reader: str, archive: Path) -> dict[str, bytes]:
+    """What ``reader -xf ARCHIVE -C FOLDER`` (GNU tar, bsdtar) extracts."""
+    out = archive.parent / reader
+    out.mkdir()
+    subprocess.run([tool(reader), "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
+    return extracted(out)
+
+
 @pytest.mark.parametrize("fmt", TAR_FORMATS, ids=str)
 def test_gnu_tar_extracts_every_file(tmp_path, fmt):
-    archive = make(tmp_path, fmt)
-    out = tmp_path / "gnu"
-    out.mkdir()
-    subprocess.run([tool("tar"), "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
-    assert extracted(out) == FILES
+    assert extracted_by("tar", make(tmp_path, fmt)) == FILES
 
 
 @pytest.mark.parametrize("fmt, modes", [
@@ -78,11 +82,7 @@ def test_python_tarfile_reads_every_file(tmp_path, fmt, modes):
 
 @pytest.mark.parametrize("fmt", TAR_FORMATS, ids=str)
 def test_libarchive_bsdtar_extracts_every_file(tmp_path, fmt):
-    archive = make(tmp_path, fmt)
-    out = tmp_path / "bsdtar"
-    out.mkdir()
-    subprocess.run([tool("bsdtar"), "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
-    assert extracted(out) == FILES
+    assert extracted_by("bsdtar", make(tmp_path, fmt)) == FILES
 
 
 @pytest.mark.parametrize("fmt", TAR_FORMATS, ids=str)
@@ -173,10 +173,7 @@ def test_a_zip_of_many_small_files_opens_in_every_reader(tmp_path):
         assert {name: reader.read(name) for name in reader.namelist()} == SMALL_FILES
     assert seen[-1] == sum(map(len, SMALL_FILES.values()))
     subprocess.run([tool(SEVEN_ZIP), "t", str(archive)], check=True, capture_output=True)
-    out = tmp_path / "bsdtar"
-    out.mkdir()
-    subprocess.run([tool("bsdtar"), "-xf", str(archive), "-C", str(out)], check=True, capture_output=True)
-    assert extracted(out) == SMALL_FILES
+    assert extracted_by("bsdtar", archive) == SMALL_FILES
 
 
 def test_a_zip_of_small_files_that_fails_midway_leaves_no_file(tmp_path):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
 from comprimemelo.compression.errors import CompressionError
+from comprimemelo.compression.parallel import FinishedOrAborted
 
 LBZIP2 = "lbzip2"
 PRLIMIT = "prlimit"
@@ -41,7 +42,7 @@ def available() -> bool:
     return shutil.which(LBZIP2) is not None and shutil.which(PRLIMIT) is not None
 
 
-class Lbzip2Writer:
+class Lbzip2Writer(FinishedOrAborted):
     """A write-only stream: bytes written are bzip2-compressed by lbzip2 into ``sink``.
 
     :raise CompressionError: from ``write`` or ``close`` if lbzip2 fails or
@@ -133,12 +134,3 @@ class Lbzip2Writer:
         return CompressionError(
             f"lbzip2 could not write the archive: {detail or f'exit status {self._process.returncode}'}"
         )
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()

@@ -88,7 +88,21 @@ def _deflate_block(block: bytes, dictionary: bytes, level: int, last: bool) -> b
     return compressor.compress(block) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-class _BlockWriter:
+class FinishedOrAborted:
+    """A writer used in ``with``: finished (``close``) if the block succeeds,
+    else ``abort``-ed, leaving an output the caller discards."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class _BlockWriter(FinishedOrAborted):
     """A write-only binary stream that compresses fixed-size blocks in threads."""
 
     block_bytes = MIB
@@ -198,15 +212,6 @@ class _BlockWriter:
         for future, _size in self._pending:
             future.cancel()
         self._pool.shutdown(wait=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
 
 class ParallelDeflateWriter(_BlockWriter):
