@@ -336,12 +336,10 @@ def bench_document(summary: dict) -> str:
         f"Machine: {machine.get('cores')} cores ({machine.get('cpu_model')}), {machine.get('memory_gib')} GiB, "
         f"{machine.get('os')}, Python {machine.get('python')}, commit {machine.get('git_commit')}; "
         f"load average (1 min) {load}.", "",
-        ("Configuration: `comprimemelo compress FILE --format F --level L --threads "
-         f"{summary['threads']} -o OUT` as a whole process (Python start-up, imports, the archive fsynced) and every tool at "
-         if process else
-         f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at ")
-        + 
-        f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
+        (f"Configuration: `comprimemelo compress FILE --format F --level L --threads {summary['threads']} -o OUT` "
+         "as a whole process (Python start-up, imports, the archive fsynced) and every tool at "
+         if process else f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at ")
+        + f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
         "interleaved (alternating which runs first); MB/s is input bytes (10^6) per second of wall time; "
         "ratio is compressed/input; CPU s ref/core is the CPU seconds (all threads and processes) the tool "
         "used over the core's: above 1 the core does the same work with less CPU, a figure that load from "
