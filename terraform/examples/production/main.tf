@@ -17,7 +17,7 @@ module "comprimemelo" {
   web_autoscaling  = { min_replicas = 2, max_replicas = 3 }
 
   worker_machine_type = "c2d-standard-4"
-  worker_autoscaling  = { min_replicas = 11, max_replicas = 28, cooldown_period = 180, messages_per_instance = 3 }
+  worker_autoscaling  = { min_replicas = 11, max_replicas = 29, cooldown_period = 180, messages_per_instance = 3 }
 
   database_tier            = "db-custom-4-15360"
   database_max_connections = 650
