@@ -165,12 +165,12 @@ def _child_exit(_server, worker) -> None:
 
 
 def gunicorn_worker_class(name: str) -> str:
-    """gunicorn's ``worker_class`` for ``COMPRIMEMELO_WEB_WORKER_CLASS``: gevent is ours (see gevent_worker)."""
-    return "comprimemelo.gevent_worker.GeventWorker" if name == "gevent" else name
+    """gunicorn's ``worker_class`` for ``COMPRIMEMELO_WEB_WORKER_CLASS``: gevent is ours (see server.gunicorn_gevent)."""
+    return "comprimemelo.server.gunicorn_gevent.GeventWorker" if name == "gevent" else name
 
 
 def _gunicorn(settings: Settings) -> None:
-    from comprimemelo.gunicorn_app import GunicornApp
+    from comprimemelo.server.gunicorn import GunicornApp
 
     GunicornApp(
         settings,

@@ -13,7 +13,7 @@ import queue
 import sys
 import unicodedata
 
-from comprimemelo.cooperative import threads_are_greenlets
+from comprimemelo.server.event_loop import threads_are_greenlets
 from comprimemelo.settings import Settings
 
 # The task a worker thread is on: every line it logs carries the task id.

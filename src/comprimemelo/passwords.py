@@ -23,7 +23,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from comprimemelo.cooperative import off_the_event_loop
+from comprimemelo.server.event_loop import off_the_event_loop
 from comprimemelo.settings import Settings
 
 MAX_PASSWORD_LENGTH = 1024

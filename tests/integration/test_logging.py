@@ -138,7 +138,7 @@ def test_only_a_gevent_patched_process_counts_as_cooperative():
 
     probe = (
         "import sys\n"
-        "from comprimemelo.cooperative import threads_are_greenlets\n"
+        "from comprimemelo.server.event_loop import threads_are_greenlets\n"
         "before = threads_are_greenlets()\n"
         "from gevent import monkey\n"
         "monkey.patch_all()\n"

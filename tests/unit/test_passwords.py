@@ -110,7 +110,7 @@ def test_under_gevent_hashing_runs_on_a_real_thread_not_the_event_loop():
         from gevent import monkey
         monkey.patch_all()
         native_id = monkey.get_original("threading", "get_native_id")
-        from comprimemelo.cooperative import off_the_event_loop
+        from comprimemelo.server.event_loop import off_the_event_loop
         print(native_id() != off_the_event_loop(native_id))
     ''')
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -120,7 +120,7 @@ def test_under_gevent_hashing_runs_on_a_real_thread_not_the_event_loop():
 def test_without_gevent_hashing_runs_on_the_calling_thread():
     import threading
 
-    from comprimemelo.cooperative import off_the_event_loop
+    from comprimemelo.server.event_loop import off_the_event_loop
 
     assert off_the_event_loop(threading.get_native_id) == threading.get_native_id()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-from comprimemelo.cooperative import off_the_event_loop
+from comprimemelo.server.event_loop import off_the_event_loop
 from comprimemelo.storage import ObjectNotFound, StorageError
 
 COPY_BUFFER_BYTES = 1024 * 1024

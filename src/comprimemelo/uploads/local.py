@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from comprimemelo.cooperative import off_the_event_loop
 from comprimemelo.errors import Conflict
+from comprimemelo.server.event_loop import off_the_event_loop
 from comprimemelo.storage import StorageError
 from comprimemelo.storage.local import TEMP_DIR_NAME, LocalStorage
 from comprimemelo.uploads import OffsetMismatch, SessionGone

@@ -1,9 +1,9 @@
-"""The gevent worker accepts waiting connections while it is busy (see gevent_worker)."""
+"""The gevent worker accepts waiting connections while it is busy (see comprimemelo.server.gunicorn_gevent)."""
 
 from gunicorn.util import load_class
 
 from comprimemelo import cli
-from comprimemelo.gevent_worker import ACCEPT_PER_TURN, GeventWorker, _StreamServer
+from comprimemelo.server.gunicorn_gevent import ACCEPT_PER_TURN, GeventWorker, _StreamServer
 
 
 def test_gunicorns_one_connection_per_turn_is_not_taken():
