@@ -7,7 +7,8 @@ import pg8000.dbapi
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import cloudsql, db
+from comprimemelo import db
+from comprimemelo.db import cloudsql
 from comprimemelo.settings import load_settings
 from tests.conftest import TEST_SECRET_KEY
 

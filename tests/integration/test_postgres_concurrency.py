@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from comprimemelo import claims, db
+from comprimemelo.db import migrate
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.models import Task, User
 from comprimemelo.settings import load_settings
@@ -29,7 +30,7 @@ TASKS = 40
 
 def head_revision() -> str:
     config = Config()
-    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
 
 

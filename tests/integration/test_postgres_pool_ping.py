@@ -41,14 +41,14 @@ def terminate(postgres_url, pid: int) -> None:
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(engine, postgres_url, monkeypatch):
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.1)
+    monkeypatch.setattr(db.engine, "PING_AFTER_IDLE_SECONDS", 0.1)
     dead = backend_pid(engine)
     terminate(postgres_url, dead)  # longer ago than the idle limit
     assert backend_pid(engine) != dead  # no error: the ping found it dead
 
 
 def test_a_connection_used_moments_ago_is_not_pinged(engine, postgres_url, monkeypatch):
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60)
+    monkeypatch.setattr(db.engine, "PING_AFTER_IDLE_SECONDS", 60)
     dead = backend_pid(engine)
     terminate(postgres_url, dead)
     with pytest.raises(sa.exc.DBAPIError) as raised:  # the web answers this 503

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from comprimemelo import metrics
 from comprimemelo.models import User
 from comprimemelo.settings import load_settings
-from comprimemelo.web import dbgate
+from comprimemelo.db import turns
 from comprimemelo.web.auth import SESSION_COOKIE
 from comprimemelo.web.fastlist import LIST_ENDPOINT, LIST_PATH
 from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser, app_with
@@ -187,7 +187,7 @@ def test_other_methods_reach_flask(app, alice):
 
 
 def test_the_fast_path_gives_its_turn_at_the_database_back(app, alice):
-    gate = app.extensions[dbgate.EXTENSION]
+    gate = app.extensions[turns.EXTENSION]
     permits = gate.free
     alice.client.get(LIST_PATH, headers=alice.headers)
     for headers in (alice.headers, {"Authorization": "Bearer forged"}):
@@ -196,7 +196,7 @@ def test_the_fast_path_gives_its_turn_at_the_database_back(app, alice):
 
 
 def test_no_turn_at_the_database_is_one_wait_then_503(app, alice, monkeypatch):
-    gate = app.extensions[dbgate.EXTENSION]
+    gate = app.extensions[turns.EXTENSION]
     alice.client.get(LIST_PATH, headers=alice.headers)
     monkeypatch.setattr(dbgate, "WAIT_SECONDS", 0.5)
     held = gate.free

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from comprimemelo import tasks as task_service
 from comprimemelo.models import Task, TaskFile, User
 
-VERSIONS = importlib.import_module("comprimemelo.migrations.versions.0006_tasks_version")
+VERSIONS = importlib.import_module("comprimemelo.db.migrations.versions.0006_tasks_version")
 LISTED = [f.name for f in dataclasses.fields(task_service.TaskView) if f.name not in ("id", "files")]
 NEW_VALUES = {
     "new_format": "7z", "level": 9, "status": "processing", "size_original": 99, "size_compressed": 7,

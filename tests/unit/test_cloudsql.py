@@ -7,7 +7,7 @@ import os
 import pytest
 from google.cloud.sql.connector import IPTypes
 
-from comprimemelo.cloudsql import ProcessConnectors, cloudsql_creator
+from comprimemelo.db.cloudsql import ProcessConnectors, cloudsql_creator
 from comprimemelo.settings import Settings, SettingsError
 
 INSTANCE = "my-project:europe-west1:comprimemelo"

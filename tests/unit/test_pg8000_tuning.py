@@ -5,7 +5,7 @@ import datetime as dt
 import pg8000.converters
 import pytest
 
-from comprimemelo import pg8000_tuning
+from comprimemelo.db import pg8000_tuning
 
 QUERIES = [
     "SELECT a FROM t WHERE b = %s AND c = %s",

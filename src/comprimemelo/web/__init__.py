@@ -53,9 +53,9 @@ def create_app(
     from comprimemelo.web.listcache import EXTENSION, ListCache
 
     app.extensions[EXTENSION] = ListCache()
-    from comprimemelo.web import dbgate
+    from comprimemelo.db import turns
 
-    app.extensions[dbgate.EXTENSION] = dbgate.FairGate(settings.effective_db_pool_size)
+    app.extensions[turns.EXTENSION] = turns.FairGate(settings.effective_db_pool_size)
 
     from comprimemelo.web import api_auth, api_tasks, api_uploads, bodies, errors, observability, ratelimit, system
 

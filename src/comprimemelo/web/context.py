@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.bootstrap import Services
 from comprimemelo.uploads import UploadTarget, open_target
-from comprimemelo.web import dbgate
+from comprimemelo.db import turns
 
 UPLOAD_TARGET = "comprimemelo.uploads"
 
@@ -53,9 +53,9 @@ def db_session() -> Session:
 
 
 def _take_turn() -> None:
-    """Wait for a turn at the database (web/dbgate.py); kept until teardown."""
+    """Wait for a turn at the database (db/turns.py); kept until teardown."""
     if "db_turn" not in g:
-        dbgate.enter(current_app.extensions[dbgate.EXTENSION], waited=dbgate.WAITED in request.environ)
+        turns.enter(current_app.extensions[turns.EXTENSION], waited=turns.WAITED in request.environ)
         g.db_turn = True
 
 
@@ -74,7 +74,7 @@ def close_request_connections() -> None:
         _close_connections()
     finally:
         if g.pop("db_turn", None):
-            current_app.extensions[dbgate.EXTENSION].release()
+            current_app.extensions[turns.EXTENSION].release()
 
 
 def release_database() -> None:

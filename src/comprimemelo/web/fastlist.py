@@ -10,7 +10,7 @@ than twice the work itself: 210 µs a request in process, against 62 µs here
 This layer answers that one case only, with the functions the view uses: the
 same credentials (Bearer header, else the session cookie), the same token
 check and version read in one statement at a turn of the database gate
-(web/dbgate.py), the same cache key, entity tag and headers, the same metrics
+(db/turns.py), the same cache key, entity tag and headers, the same metrics
 and access-log line. Anything else goes to Flask untouched: another path or
 method, a query it does not parse, credentials the check refuses, a list not
 in the cache at the caller's version, an error. Flask answers those as it
@@ -33,7 +33,7 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from comprimemelo.db import outside_a_transaction
 from comprimemelo.errors import ComprimemeloError, Unavailable
-from comprimemelo.web import dbgate
+from comprimemelo.db import turns
 from comprimemelo.web.api_tasks import int_arg, list_headers, list_key
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
@@ -60,7 +60,7 @@ class ListFastPath:
         self._tokens = services.tokens
         self._engine = services.engine
         self._lists = app.extensions[LIST_CACHE]
-        self._gate = app.extensions[dbgate.EXTENSION]
+        self._gate = app.extensions[turns.EXTENSION]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == LIST_PATH:
@@ -88,9 +88,9 @@ class ListFastPath:
             if not token:
                 return None
         try:
-            dbgate.enter(self._gate)
+            turns.enter(self._gate)
         except Unavailable:
-            environ[dbgate.WAITED] = True  # Flask answers 503 without a second wait
+            environ[turns.WAITED] = True  # Flask answers 503 without a second wait
             return None
         try:
             with self._engine.connect() as connection, outside_a_transaction(connection) as reads:

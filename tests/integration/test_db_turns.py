@@ -1,11 +1,11 @@
 """Each request takes a turn at the database and gives it back, whatever happens;
 a request that cannot get one is a 503 the client may retry, never a 500."""
 
-from comprimemelo.web import dbgate
+from comprimemelo.db import turns
 
 
-def gate_of(app) -> dbgate.FairGate:
-    return app.extensions[dbgate.EXTENSION]
+def gate_of(app) -> turns.FairGate:
+    return app.extensions[turns.EXTENSION]
 
 
 def test_every_request_gives_its_turn_back(app, make_user):
@@ -24,7 +24,7 @@ def test_every_request_gives_its_turn_back(app, make_user):
 def test_no_turn_at_the_database_is_503_with_retry_after(app, make_user, monkeypatch):
     user = make_user()
     gate = gate_of(app)
-    monkeypatch.setattr(dbgate, "WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(turns, "WAIT_SECONDS", 0.05)
     held = gate.free
     for _ in range(held):
         assert gate.acquire(timeout=0)

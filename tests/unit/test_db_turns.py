@@ -6,8 +6,8 @@ import time
 import pytest
 
 from comprimemelo.errors import Unavailable
-from comprimemelo.web import dbgate
-from comprimemelo.web.dbgate import FairGate
+from comprimemelo.db import turns
+from comprimemelo.db.turns import FairGate
 
 
 def wait_until(condition, seconds: float = 5.0) -> None:
@@ -65,9 +65,9 @@ def test_a_wait_that_runs_out_leaves_the_line():
 def test_no_turn_within_the_wait_is_an_outage_the_client_may_retry(monkeypatch):
     gate = FairGate(1)
     gate.acquire()
-    monkeypatch.setattr(dbgate, "WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(turns, "WAIT_SECONDS", 0.01)
     with pytest.raises(Unavailable):
-        dbgate.enter(gate)
+        turns.enter(gate)
 
 
 def test_a_gate_needs_a_permit():

@@ -1,4 +1,4 @@
-"""Engines, sessions and migrations for SQLite, PostgreSQL and Cloud SQL.
+"""Engines and sessions for SQLite, PostgreSQL and Cloud SQL.
 
 Engines are built lazily by the composition root, never at import time, so a
 gunicorn worker that forks gets its own pool and, on Cloud SQL, its own
@@ -8,12 +8,11 @@ connector.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -21,16 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from comprimemelo.private_files import PRIVATE_DIR_MODE, private_sqlite_database
-from comprimemelo.settings import Settings
+
+if TYPE_CHECKING:
+    from comprimemelo.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Arbitrary but fixed: every process that migrates takes this PostgreSQL lock.
-MIGRATION_ADVISORY_LOCK_ID = 0x636F6D70  # "comp"
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# An upgrade holds two connections on PostgreSQL: the advisory lock's and its own.
-MIGRATION_CONNECTIONS = 2
 # A pooled connection idle longer than this is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
 RETURNED_AT = "comprimemelo.returned_at"
@@ -43,14 +39,14 @@ def create_engine(settings: Settings) -> Engine:
         return _sqlite_engine(url, pool)
     options = dict(pool_recycle=settings.db_pool_recycle_seconds, **pool)
     if settings.cloudsql_instance:
-        from comprimemelo.cloudsql import cloudsql_creator
+        from comprimemelo.db.cloudsql import cloudsql_creator
 
         engine = sa.create_engine(url, creator=cloudsql_creator(settings), **options)
     else:
         engine = sa.create_engine(url, **options)
     _ping_when_idle(engine)
     if engine.dialect.driver == "pg8000":
-        from comprimemelo import pg8000_tuning
+        from comprimemelo.db import pg8000_tuning
 
         pg8000_tuning.install()
 
@@ -135,66 +131,6 @@ def _sqlite_engine(url: sa.URL, pool: dict) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def upgrade(engine: Engine, settings: Settings, revision: str = "heads") -> None:
-    """Bring the schema to ``revision`` (default: every branch's head, as
-    features add their own migrations); safe when several processes start at once.
-
-    PostgreSQL: a session-level advisory lock serialises concurrent upgrades
-    across VMs. SQLite: an ``flock`` on a file beside the database does the same
-    across processes on one machine.
-    """
-    from alembic import command
-
-    _run_alembic(command.upgrade, engine, settings, revision)
-
-
-def downgrade(engine: Engine, settings: Settings, revision: str) -> None:
-    """Take the schema back to ``revision`` (``base``: empty), e.g. to undo a release."""
-    from alembic import command
-
-    _run_alembic(command.downgrade, engine, settings, revision)
-
-
-def _run_alembic(step, engine: Engine, settings: Settings, revision: str) -> None:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with _migration_lock(engine, settings), engine.connect() as connection:
-        config.attributes["connection"] = connection
-        step(config, revision)
-        connection.commit()
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine, settings: Settings) -> Iterator[None]:
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as lock_connection:
-            lock_connection.execute(
-                sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_ADVISORY_LOCK_ID}
-            )
-            try:
-                yield
-            finally:
-                lock_connection.execute(
-                    sa.text("SELECT pg_advisory_unlock(:id)"),
-                    {"id": MIGRATION_ADVISORY_LOCK_ID},
-                )
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    lock_path = Path(database).with_suffix(".migrate.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def ping(engine: Engine) -> None:
