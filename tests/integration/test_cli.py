@@ -41,7 +41,7 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(tmp_path, database_url)
 def migration_heads() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    from comprimemelo.db import MIGRATIONS_DIR
+    from comprimemelo.db.migrate import MIGRATIONS_DIR
 
     return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 

@@ -137,7 +137,7 @@ def assert_schema(body, name: str) -> None:
     """``body`` is what the OpenAPI schema ``name`` says."""
     import jsonschema
 
-    from comprimemelo.web.openapi_notifications import SCHEMAS
+    from comprimemelo.web.api.openapi.notifications import SCHEMAS
 
     jsonschema.Draft202012Validator(SCHEMAS[name]).validate(body)
 
@@ -400,7 +400,7 @@ def test_recording_is_idempotent_and_the_sweep_recovers_a_missed_one(services, m
 def test_the_openapi_document_describes_notifications_and_the_webhook_event():
     from openapi_spec_validator import validate
 
-    from comprimemelo.web.openapi import openapi_document
+    from comprimemelo.web.api.openapi.document import openapi_document
 
     document = openapi_document()
     validate(document)

@@ -116,7 +116,7 @@ def test_behind_the_load_balancer_the_client_address_counts(settings):
 
 def test_failures_on_names_of_no_account_are_counted_under_a_fixed_size_key(limited):
     """A stranger's names cost the limiter a digest each, however long they are."""
-    from comprimemelo.web.ratelimit import account_key
+    from comprimemelo.web.middleware.ratelimit import account_key
 
     long_name = "x" * 10_000
     assert login(limited, long_name, "wrong password 1", address="198.51.100.7").status_code == 401

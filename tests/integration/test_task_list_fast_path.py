@@ -1,4 +1,4 @@
-"""An unchanged task list is answered in front of Flask (web/fastlist.py), byte
+"""An unchanged task list is answered in front of Flask (web/middleware/fastlist.py), byte
 for byte and header for header as the view answers it; everything else still
 reaches Flask."""
 
@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import metrics
+from comprimemelo.db import turns
 from comprimemelo.models import User
 from comprimemelo.settings import load_settings
-from comprimemelo.db import turns
 from comprimemelo.web.auth import SESSION_COOKIE
-from comprimemelo.web.fastlist import LIST_ENDPOINT, LIST_PATH
+from comprimemelo.web.middleware.fastlist import LIST_ENDPOINT, LIST_PATH
 from tests.conftest import CHEAP_ARGON2, TEST_SECRET_KEY, ApiUser, app_with
 
 UNCOMPARED = {"Date"}
@@ -198,7 +198,7 @@ def test_the_fast_path_gives_its_turn_at_the_database_back(app, alice):
 def test_no_turn_at_the_database_is_one_wait_then_503(app, alice, monkeypatch):
     gate = app.extensions[turns.EXTENSION]
     alice.client.get(LIST_PATH, headers=alice.headers)
-    monkeypatch.setattr(dbgate, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(turns, "WAIT_SECONDS", 0.5)
     held = gate.free
     for _ in range(held):
         assert gate.acquire(timeout=0)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from comprimemelo.web.ui import filesize, reltime, saving
+from comprimemelo.web.ui.pages import filesize, reltime, saving
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from comprimemelo.web import ui
+from comprimemelo.web.ui import pages
 from comprimemelo.web.auth import SESSION_COOKIE
 from tests.conftest import PASSWORD
 
-WEB = Path(ui.__file__).parent
+WEB = Path(pages.__file__).parent
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -78,7 +78,7 @@ def test_session_cookie_is_secure_when_the_request_came_over_https(client):
     https = {"base_url": "https://localhost"}
     form = client.get("/signup", **https)
     token = CSRF_INPUT.search(form.text).group(1)
-    assert "Secure" in set_cookies(form)[ui.FORM_CSRF_COOKIE]
+    assert "Secure" in set_cookies(form)[pages.FORM_CSRF_COOKIE]
     response = client.post(
         "/signup",
         data={"username": "alice", "email": "a@example.com", "password1": PASSWORD,
@@ -163,7 +163,7 @@ def test_session_less_forms_without_a_csrf_token_are_refused(make_user, client, 
             "password1": PASSWORD, "password2": PASSWORD}
     response = client.post(path, data=data)
     assert response.status_code == 400
-    assert ui.FORM_EXPIRED.split(".")[0] in response.text
+    assert pages.FORM_EXPIRED.split(".")[0] in response.text
     assert SESSION_COOKIE not in set_cookies(response)
 
 
@@ -433,8 +433,8 @@ def test_dashboard_offers_the_task_options_and_marks_encrypted_many_file_tasks(m
 
 
 def test_retention_choices_stay_within_the_deployment_maximum():
-    choices = ui.retention_choices(default_seconds=3 * 86400, max_seconds=10 * 86400)
+    choices = pages.retention_choices(default_seconds=3 * 86400, max_seconds=10 * 86400)
     assert [(c["hours"], c["label"]) for c in choices] == [
         (24, "1 day"), (None, "3 days"), (168, "7 days"), (240, "10 days")
     ]
-    assert [c["hours"] for c in ui.retention_choices(3600, 3600)] == [None]
+    assert [c["hours"] for c in pages.retention_choices(3600, 3600)] == [None]

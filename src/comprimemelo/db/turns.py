@@ -83,7 +83,7 @@ def enter(gate: FairGate, *, waited: bool = False) -> None:
     """Wait for this request's turn at the database.
 
     ``waited``: the request already waited its ``WAIT_SECONDS`` in vain
-    (web/fastlist.py tried first), so it takes a free permit or none.
+    (web/middleware/fastlist.py tried first), so it takes a free permit or none.
 
     :raise Unavailable: if no turn came within ``WAIT_SECONDS``.
     """

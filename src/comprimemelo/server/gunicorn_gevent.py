@@ -43,7 +43,7 @@ class GeventWorker(ggevent.GeventWorker):
         # The name gunicorn's ``run`` builds its server with; this process's only.
         ggevent.StreamServer = _StreamServer
         # Imported here, once gevent has patched the process: it brings in Flask.
-        from comprimemelo.web.uploading import MULTIPART_READ_BYTES
+        from comprimemelo.web.middleware.multipart import MULTIPART_READ_BYTES
 
         unreader.SocketUnreader.max_body_chunk = MULTIPART_READ_BYTES
         super().run()

@@ -35,14 +35,14 @@ def create_app(
             settings = load_settings()
         services = build_services(settings, **adapters)
     settings = services.settings
-    from comprimemelo.web.jsonprovider import OrjsonProvider
+    from comprimemelo.web.middleware.jsonprovider import OrjsonProvider
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="ui/templates", static_folder="ui/static")
     app.json = OrjsonProvider(app)
     # Our own cookie carries the JWT; Flask's signed session is never used,
     # and opening one cost a tenth of a task list.
     app.session_interface = NoSessions()
-    from comprimemelo.web.uploading import UploadRequest
+    from comprimemelo.web.middleware.multipart import UploadRequest
 
     app.request_class = UploadRequest
     app.config.update(SECRET_KEY=settings.secret_key)
@@ -57,7 +57,8 @@ def create_app(
 
     app.extensions[turns.EXTENSION] = turns.FairGate(settings.effective_db_pool_size)
 
-    from comprimemelo.web import api_auth, api_tasks, api_uploads, bodies, errors, observability, ratelimit, system
+    from comprimemelo.web.api import auth, system, tasks, uploads
+    from comprimemelo.web.middleware import bodies, errors, observability, ratelimit
 
     bodies.init_app(app, settings)
     errors.init_app(app)
@@ -76,7 +77,7 @@ def create_app(
             max_age=600,
         )
     if not settings.cors_origin_list:  # CORS headers are flask-cors's to add
-        from comprimemelo.web.fastlist import ListFastPath
+        from comprimemelo.web.middleware.fastlist import ListFastPath
 
         app.wsgi_app = ListFastPath(app, app.wsgi_app)
     if settings.proxy_hops:
@@ -85,17 +86,17 @@ def create_app(
         # The client address is the one the first trusted proxy saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=1)
     app.register_blueprint(system.bp)
-    app.register_blueprint(api_auth.bp)
-    app.register_blueprint(api_tasks.bp)
-    app.register_blueprint(api_uploads.bp)
-    from comprimemelo.web import api_account, api_notifications
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(uploads.bp)
+    from comprimemelo.web.api import account, notifications
 
-    app.register_blueprint(api_notifications.bp)
-    app.register_blueprint(api_account.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(account.bp)
 
-    from comprimemelo.web import ui
+    from comprimemelo.web.ui import pages
 
-    app.register_blueprint(ui.bp)
+    app.register_blueprint(pages.bp)
 
     @app.teardown_appcontext
     def _close_connections(_error=None):

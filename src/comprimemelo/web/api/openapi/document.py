@@ -15,9 +15,9 @@ from comprimemelo.compression import ArchiveFormat, Preset
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
 from comprimemelo.passwords import MAX_PASSWORD_LENGTH
 from comprimemelo.uploads import UploadState
-from comprimemelo.web.api_tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE
-from comprimemelo.web.idempotency import HEADER as IDEMPOTENCY_HEADER
-from comprimemelo.web.idempotency import REPLAYED_HEADER
+from comprimemelo.web.api.tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE
+from comprimemelo.web.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from comprimemelo.web.api.idempotency import REPLAYED_HEADER
 
 
 def _ref(name: str) -> dict:
@@ -647,15 +647,15 @@ def openapi_document() -> dict:
             },
         },
     }
-    from comprimemelo.web import openapi_account
+    from comprimemelo.web.api.openapi import account
 
-    return openapi_account.merge(_with_notifications(document))
+    return account.merge(_with_notifications(document))
 
 
 def _with_notifications(document: dict) -> dict:
     """Merge in the notification settings, the webhook event (OpenAPI 3.1
     ``webhooks``) and the ``webhookUrl`` field of task creation."""
-    from comprimemelo.web import openapi_notifications as notifications
+    from comprimemelo.web.api.openapi import notifications
 
     document["paths"].update(notifications.PATHS)
     document["components"]["schemas"].update(notifications.SCHEMAS)

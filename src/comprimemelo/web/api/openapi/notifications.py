@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from comprimemelo.notifications import signing
 from comprimemelo.notifications.targets import MAX_URL_LENGTH
-from comprimemelo.web.openapi import NOT_FOUND, SECURED, TASK_ID, UNAUTHORIZED, UNAVAILABLE, _error, _json, _ref
+from comprimemelo.web.api.openapi.document import NOT_FOUND, SECURED, TASK_ID, UNAUTHORIZED, UNAVAILABLE, _error, _json, _ref
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 WEBHOOK_URL_RULE = (

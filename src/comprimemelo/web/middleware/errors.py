@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 def error_response(status: int, code: str, message: str, headers: dict | None = None, details: dict | None = None):
     """The JSON error shape for API paths (``details`` joining ``code`` and
     ``message``); the web UI's HTML page for the others."""
-    from comprimemelo.web import ui
+    from comprimemelo.web.ui import pages
 
-    if has_request_context() and not ui.is_api_path(request.path):
+    if has_request_context() and not pages.is_api_path(request.path):
         try:
-            response = ui.render_error_page(status, code, message)
+            response = pages.render_error_page(status, code, message)
         except Exception:  # the page itself failed: fall back to the JSON shape
             log.exception("could not render the error page for %s", request.path)
             response = jsonify(error={**(details or {}), "code": code, "message": message})

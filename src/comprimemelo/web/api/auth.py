@@ -6,9 +6,9 @@ from flask import Blueprint
 
 from comprimemelo import users
 from comprimemelo.errors import InvalidInput
-from comprimemelo.web import ratelimit
+from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_claims, login_required
-from comprimemelo.web.bodies import json_object
+from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import db_session, services
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")

@@ -22,7 +22,7 @@ from comprimemelo.models import UploadSession, utcnow
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState
 from comprimemelo.intake import CreateTask
-from comprimemelo.web.api_tasks import (
+from comprimemelo.web.api.tasks import (
     PASSWORD_FIELD,
     RETENTION_FIELD,
     WEBHOOK_FIELD,
@@ -35,9 +35,9 @@ from comprimemelo.web.api_tasks import (
     task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
-from comprimemelo.web.bodies import accepts_body, json_object
+from comprimemelo.web.middleware.bodies import accepts_body, json_object
 from comprimemelo.web.context import database_turn, db_session, release_database, services, upload_target
-from comprimemelo.web.idempotency import Recorder, idempotent
+from comprimemelo.web.api.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
 

@@ -34,11 +34,11 @@ from werkzeug.http import parse_cookie, parse_etags
 from comprimemelo.db import outside_a_transaction
 from comprimemelo.errors import ComprimemeloError, Unavailable
 from comprimemelo.db import turns
-from comprimemelo.web.api_tasks import int_arg, list_headers, list_key
+from comprimemelo.web.api.tasks import int_arg, list_headers, list_key
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
 from comprimemelo.web.listcache import ListBody
-from comprimemelo.web.observability import REQUEST_ID_HEADER, default_headers, record, request_id_for
+from comprimemelo.web.middleware.observability import REQUEST_ID_HEADER, default_headers, record, request_id_for
 
 log = logging.getLogger(__name__)
 

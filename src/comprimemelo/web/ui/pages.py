@@ -37,7 +37,7 @@ from comprimemelo import quotas, users, verification
 from comprimemelo.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from comprimemelo.models import User
 from comprimemelo.tokens import Claims
-from comprimemelo.web import ratelimit
+from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
 from comprimemelo.web.context import db_connection, db_session, services
 
@@ -282,13 +282,13 @@ def dashboard():
         if request.cookies.get(SESSION_COOKIE):
             response.delete_cookie(SESSION_COOKIE, path="/")
         return response
-    from comprimemelo.web.api_tasks import task_json
+    from comprimemelo.web.api.tasks import task_json
 
     found = task_service.list_tasks(
         db_connection(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
     )
     settings = services().settings
-    from comprimemelo.web.api_account import usage_json
+    from comprimemelo.web.api.account import usage_json
 
     html = render_template(
         "dashboard.html",
@@ -414,7 +414,7 @@ def delete_account():
 
     :raise 403: if the form's CSRF token is missing or wrong, or the password is.
     """
-    from comprimemelo.web.api_account import erase_account
+    from comprimemelo.web.api.account import erase_account
 
     claims = session_claims()
     if claims is None:

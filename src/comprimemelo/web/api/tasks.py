@@ -18,7 +18,7 @@ from comprimemelo.statuses import TaskStatus
 from comprimemelo.tasks import ORIGINAL_MEDIA_TYPE
 from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
-from comprimemelo.web.bodies import accepts_body
+from comprimemelo.web.middleware.bodies import accepts_body
 from comprimemelo.web.context import (
     database_turn,
     db_connection,
@@ -27,7 +27,7 @@ from comprimemelo.web.context import (
     services,
     upload_target,
 )
-from comprimemelo.web.idempotency import Recorder, idempotent
+from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
 from comprimemelo.web.listcache import ListBody, ListCache
 

@@ -4,8 +4,8 @@ into ``openapi.openapi_document`` (as ``openapi_notifications`` is)."""
 from __future__ import annotations
 
 from comprimemelo.quotas import Quota
-from comprimemelo.web.bodies import SMALL_BODY_BYTES
-from comprimemelo.web.openapi import (
+from comprimemelo.web.middleware.bodies import SMALL_BODY_BYTES
+from comprimemelo.web.api.openapi.document import (
     RETRY_AFTER,
     SECURED,
     TOO_MANY_REQUESTS,

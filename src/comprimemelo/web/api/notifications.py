@@ -10,9 +10,9 @@ from comprimemelo.errors import InvalidInput, NotFound
 from comprimemelo.models import NotificationSettings
 from comprimemelo.notifications import preferences
 from comprimemelo.timestamps import iso_utc
-from comprimemelo.web.api_tasks import MAX_TASK_ID
+from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.bodies import json_object
+from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import db_session, services
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api")

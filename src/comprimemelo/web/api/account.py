@@ -10,9 +10,9 @@ from comprimemelo.errors import Forbidden, TooManyRequests, Unauthorized
 from comprimemelo.models import User
 from comprimemelo.notifications.outbox import MAIL_WINDOW
 from comprimemelo.timestamps import iso_utc
-from comprimemelo.web import ratelimit
+from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.bodies import json_object
+from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import database_turn, db_session, release_database, services
 
 bp = Blueprint("api_account", __name__, url_prefix="/api")

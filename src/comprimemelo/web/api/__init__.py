@@ -1,0 +1,2 @@
+"""The REST API, one blueprint per area: auth, tasks, uploads, notifications,
+account; system endpoints (health, readiness, metrics, the OpenAPI document)."""
