@@ -10,7 +10,7 @@ with the session cookie (uploads, live status, deletion). Security rules:
   a random nonce in the ``comprimemelo_form_csrf`` cookie, and in the form the
   nonce signed with the secret key, so a cross-site form (login CSRF) fails.
 * Every page gets a strict Content-Security-Policy: all assets come from
-  ``web/static``, no inline script or style, no framing.
+  ``web/ui/static``, no inline script or style, no framing.
 """
 
 from __future__ import annotations
