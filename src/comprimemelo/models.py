@@ -70,7 +70,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # One more whenever the user's task list changes: kept by database triggers
-    # (migration 0006), read by ``web.listcache``. Never written by the app.
+    # (migration 0006), read by ``web.tasklists``. Never written by the app.
     tasks_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Usage for quotas (``comprimemelo.quotas``), kept by database triggers
     # (migration 0009): bytes kept (originals, archives, unfinished uploads'

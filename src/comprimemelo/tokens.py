@@ -43,7 +43,7 @@ class Caller:
 
     claims: Claims
     # ``users.tasks_version`` at the check: the version a cached task list
-    # must match (web/listcache.py).
+    # must match (web/tasklists.py).
     tasks_version: int
 
 

@@ -50,9 +50,9 @@ def create_app(
     from comprimemelo import metrics
 
     app.extensions["comprimemelo.metrics"] = metrics.registry(metrics.state_collector(services.sessions, services.queue))
-    from comprimemelo.web.listcache import EXTENSION, ListCache
+    from comprimemelo.web import tasklists
 
-    app.extensions[EXTENSION] = ListCache()
+    app.extensions[tasklists.EXTENSION] = tasklists.TaskLists()
     from comprimemelo.db import turns
 
     app.extensions[turns.EXTENSION] = turns.FairGate(settings.effective_db_pool_size)

@@ -28,8 +28,8 @@ from comprimemelo.web.context import (
     upload_target,
 )
 from comprimemelo.web.api.idempotency import Recorder, idempotent
-from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
-from comprimemelo.web.listcache import ListBody, ListCache
+from comprimemelo.web import tasklists
+from comprimemelo.web.params import int_arg
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
 
@@ -45,10 +45,6 @@ MAX_TASK_ID = 2**31 - 1
 # Read once: a list compares 20 statuses, and an Enum's ``.value`` is a lookup each time.
 _PROCESSED = TaskStatus.PROCESSED.value
 _EXPIRED = TaskStatus.EXPIRED.value
-# A browser may keep the list, but must ask whether it still holds (a 304 is
-# cheap); it is per caller, so no shared cache may keep it.
-LIST_CACHE_CONTROL = "private, no-cache"
-LIST_VARY = "Authorization, Cookie"
 
 
 def _timestamp(value: dt.datetime | str | None) -> str | None:
@@ -232,54 +228,22 @@ def list_formats():
 def list_tasks():
     """The caller's tasks; ``If-None-Match`` with the last ``ETag`` gets 304
     while nothing changed (the dashboard's poll)."""
-    limit = _int_arg("max", minimum=1)
-    order = _int_arg("order", minimum=0, maximum=1)
-    owner, root = current_user_id(), request.script_root
-    # Read with the token check, before the list: a body is never older than
-    # the version it is filed under.
-    version = current_tasks_version()
-    lists: ListCache = current_app.extensions[LIST_CACHE]
-    key = list_key(owner, limit, order, root)
-    listed = lists.get(key, version)
+    query = tasklists.parse_query(request.args.get)
+    owner, root, version = current_user_id(), request.script_root, current_tasks_version()
+    lists: tasklists.TaskLists = current_app.extensions[tasklists.EXTENSION]
+    listed = lists.lookup(owner, query, root, version)
     if listed is None:
-        found = task_service.list_tasks(db_connection(), owner, limit=limit, descending=order == 1)
+        found = task_service.list_tasks(db_connection(), owner, limit=query.limit, descending=query.descending)
         rendered = current_app.json.response([task_json(task, script_root=root) for task in found])
-        listed = ListBody.of(rendered.get_data())
-        lists.put(key, version, listed)
-    headers = list_headers(listed)
-    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(listed.etag):
+        listed = lists.store(owner, query, root, version, rendered.get_data())
+    status, headers = tasklists.answer(listed, request.headers.get("If-None-Match"))
+    if status == 304:
         return current_app.response_class(status=304, headers=headers)
     return current_app.response_class(listed.body, mimetype=current_app.json.mimetype, headers=headers)
 
 
-def list_key(owner: int, limit: int | None, order: int | None, root: str) -> tuple:
-    """What a cached list is filed under: whose, how many, which order, under which mount."""
-    return (owner, limit, order, root)
-
-
-def list_headers(listed: ListBody) -> dict[str, str]:
-    return {"ETag": f'"{listed.etag}"', "Cache-Control": LIST_CACHE_CONTROL, "Vary": LIST_VARY}
-
-
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
     return int_arg(request.args.get(name), name, minimum=minimum, maximum=maximum)
-
-
-def int_arg(raw: str | None, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
-    """The query parameter ``name``'s value ``raw`` as an integer in bounds (None if absent).
-
-    :raise InvalidInput: if it is not one.
-    """
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise InvalidInput(f"query parameter {name!r} must be an integer {bounds}", code="invalid_query")
-    return value
 
 
 def owned_task(task_id: int) -> Task:

@@ -2,18 +2,19 @@
 
 ``GET /api/tasks`` is what the service serves most: every open dashboard asks
 every few seconds, and almost always nothing changed. Answered from the list
-cache (web/listcache.py) the work left is one statement, yet Flask's request
+cache (web/tasklists.py) the work left is one statement, yet Flask's request
 machinery around it (contexts, routing, hooks, response objects) cost more
 than twice the work itself: 210 µs a request in process, against 62 µs here
 (metrics included; the access-log line comes on top of both).
 
-This layer answers that one case only, with the functions the view uses: the
-same credentials (Bearer header, else the session cookie), the same token
-check and version read in one statement at a turn of the database gate
-(db/turns.py), the same cache key, entity tag and headers, the same metrics
-and access-log line. Anything else goes to Flask untouched: another path or
-method, a query it does not parse, credentials the check refuses, a list not
-in the cache at the caller's version, an error. Flask answers those as it
+This layer answers that one case only, with what the view uses: the same
+credentials (Bearer header, else the session cookie), the same token check
+and version read in one statement at a turn of the database gate
+(db/turns.py), and the list's one home (web/tasklists.py: its query, cache,
+entity tag, headers and 304), with the same metrics and access-log line.
+Anything else goes to Flask untouched: another path or method, a query it
+does not parse, credentials the check refuses, a list not in the cache at
+the caller's version, an error. Flask answers those as it
 always did, errors included, so their shape stays in one place.
 
 A body is only ever taken from the cache under the user id of a token that
@@ -29,15 +30,14 @@ from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from werkzeug.http import parse_cookie, parse_etags
+from werkzeug.http import parse_cookie
 
 from comprimemelo.db import outside_a_transaction
 from comprimemelo.errors import ComprimemeloError, Unavailable
 from comprimemelo.db import turns
-from comprimemelo.web.api.tasks import int_arg, list_headers, list_key
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
-from comprimemelo.web.listcache import EXTENSION as LIST_CACHE
-from comprimemelo.web.listcache import ListBody
+from comprimemelo.web import tasklists
+from comprimemelo.web.tasklists import ListBody
 from comprimemelo.web.middleware.observability import REQUEST_ID_HEADER, default_headers, record, request_id_for
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ListFastPath:
         self.flask = flask  # what answers everything else
         self._tokens = services.tokens
         self._engine = services.engine
-        self._lists = app.extensions[LIST_CACHE]
+        self._lists: tasklists.TaskLists = app.extensions[tasklists.EXTENSION]
         self._gate = app.extensions[turns.EXTENSION]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -78,8 +78,7 @@ class ListFastPath:
             return None
         try:
             args = dict(reversed(parse_qsl(query, keep_blank_values=True)))  # first value wins
-            limit = int_arg(args.get("max"), "max", minimum=1)
-            order = int_arg(args.get("order"), "order", minimum=0, maximum=1)
+            wanted = tasklists.parse_query(args.get)
         except (ComprimemeloError, ValueError):
             return None
         token = bearer_of(environ.get("HTTP_AUTHORIZATION", ""))
@@ -102,22 +101,20 @@ class ListFastPath:
             return None
         finally:
             self._gate.release()
-        key = list_key(caller.claims.user_id, limit, order, root.rstrip("/"))
-        return self._lists.get(key, caller.tasks_version)
+        return self._lists.lookup(caller.claims.user_id, wanted, root.rstrip("/"), caller.tasks_version)
 
     @staticmethod
     def _answer(environ: dict, start_response: Callable, listed: ListBody, started: float) -> Iterable[bytes]:
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        headers = list(list_headers(listed).items())
-        headers.append((REQUEST_ID_HEADER, request_id))
+        status, list_headers = tasklists.answer(listed, environ.get("HTTP_IF_NONE_MATCH"))
+        headers = [*list_headers.items(), (REQUEST_ID_HEADER, request_id)]
         secure = environ.get("wsgi.url_scheme") == "https"
-        sent_tag = environ.get("HTTP_IF_NONE_MATCH")
-        if sent_tag is not None and parse_etags(sent_tag).contains_weak(listed.etag):
-            status, body = 304, b""
+        if status == 304:
+            body = b""
             headers += default_headers(json=False, secure=secure)
             start_response("304 NOT MODIFIED", headers)
         else:
-            status, body = 200, listed.body
+            body = listed.body
             headers += [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
             headers += default_headers(json=True, secure=secure)
             start_response("200 OK", headers)

@@ -3,7 +3,7 @@
 Triggers add one to ``users.tasks_version`` whenever a task of the user is
 created or deleted, a column the list shows changes, or a task's files change,
 so a web process may answer ``GET /api/tasks`` from what it built before for
-the same version (``web.listcache``). Triggers, not application code: every
+the same version (``web.tasklists``). Triggers, not application code: every
 writer (web, worker, sweeps, a person at psql) keeps the version true.
 A later migration that rebuilds ``tasks`` or ``task_files`` on SQLite (batch
 mode copies the table) drops their triggers and must create them again;
