@@ -26,9 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 def gunicorn_options(service: dict) -> list[str]:
     """The service's gunicorn settings (``comprimemelo web``), as command-line options."""
     from comprimemelo import cli
+    from comprimemelo.bootstrap import gunicorn_worker_class
+    from comprimemelo.settings import Settings
 
+    worker_class = gunicorn_worker_class(Settings(web_worker_class=service.get("web_worker_class", "gthread")))
     return ["--workers", str(service["web_workers"]), "--threads", str(service["web_threads"]),
-            "--worker-class", cli.gunicorn_worker_class(service.get("web_worker_class", "gthread")), "--timeout", str(cli.GUNICORN_TIMEOUT_SECONDS),
+            "--worker-class", worker_class, "--timeout", str(cli.GUNICORN_TIMEOUT_SECONDS),
             "--graceful-timeout", str(cli.GUNICORN_GRACEFUL_TIMEOUT_SECONDS),
             "--keep-alive", str(cli.GUNICORN_KEEPALIVE_SECONDS), "--no-control-socket"]
 

@@ -96,13 +96,12 @@ def _repeat(counter: StatementCounter, count: int, call: Callable[[int], int]) -
 def measure(settings, *, rounds: int, hash_rounds: int) -> dict:
     """Per-endpoint statements and CPU, and the worker's statements per task, on ``settings``' database."""
     from comprimemelo import db
-    from comprimemelo.bootstrap import build_services
-    from comprimemelo.web import create_app
+    from comprimemelo.bootstrap import build_web, open_backends
     from comprimemelo.worker import Worker
 
-    services = build_services(settings)
+    services = open_backends(settings)
     db.upgrade(services.engine, services.settings)
-    app = create_app(services=services)
+    app = build_web(services.settings, backends=services)
     client = app.test_client()
     counter = StatementCounter(services.engine)
     endpoints: dict[str, dict] = {}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from comprimemelo import db
-from comprimemelo.bootstrap import Services, build_services
+from comprimemelo.bootstrap import Backends, build_web, open_backends
 from comprimemelo.settings import Settings, load_settings
 
 # Cloud Storage and Pub/Sub emulator fixtures.
@@ -26,6 +26,8 @@ TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnopqrstuv"
 # Cheap argon2 parameters: tests exercise the code path, not the cost.
 CHEAP_ARGON2 = dict(argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1)
 PASSWORD = "correct horse battery"
+# The suite runs with the performance tuning on, and again with it off (the README's test command).
+TUNING = os.environ.get("COMPRIMEMELO_TUNING", "on")
 
 
 def require_or_skip(reason: str) -> None:
@@ -78,13 +80,15 @@ def settings(tmp_path, database_url) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
+        tuning=TUNING,
         **CHEAP_ARGON2,
     )
 
 
 @pytest.fixture
-def services(settings) -> Iterator[Services]:
-    built = build_services(settings)
+def services(settings) -> Iterator[Backends]:
+    """The backends the settings select (database migrated), as every role shares them."""
+    built = open_backends(settings)
     db.upgrade(built.engine, settings)
     yield built
     built.close()
@@ -92,9 +96,7 @@ def services(settings) -> Iterator[Services]:
 
 def app_with(settings: Settings, **changes):
     """An app of its own, built from ``settings`` with ``changes``, its database migrated."""
-    from comprimemelo.web import create_app
-
-    app = create_app(settings.replace(**changes))
+    app = build_web(settings.replace(**changes))
     services = app.extensions["comprimemelo"]
     db.upgrade(services.engine, services.settings)
     return app
@@ -102,9 +104,7 @@ def app_with(settings: Settings, **changes):
 
 @pytest.fixture
 def app(services):
-    from comprimemelo.web import create_app
-
-    app = create_app(services=services)
+    app = build_web(services.settings, backends=services)
     app.config["TESTING"] = True
     return app
 

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 def process_environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPRIMEMELO_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPRIMEMELO_") or k == "COMPRIMEMELO_TUNING"}
     env.update(
         COMPRIMEMELO_DATA_DIR=str(data_dir),
         COMPRIMEMELO_SECRET_KEY=TEST_SECRET_KEY,

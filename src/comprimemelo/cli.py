@@ -164,12 +164,8 @@ def _child_exit(_server, worker) -> None:
     metrics.mark_process_dead(worker.pid)
 
 
-def gunicorn_worker_class(name: str) -> str:
-    """gunicorn's ``worker_class`` for ``COMPRIMEMELO_WEB_WORKER_CLASS``: gevent is ours (see server.gunicorn_gevent)."""
-    return "comprimemelo.server.gunicorn_gevent.GeventWorker" if name == "gevent" else name
-
-
 def _gunicorn(settings: Settings) -> None:
+    from comprimemelo.bootstrap import gunicorn_worker_class
     from comprimemelo.server.gunicorn import GunicornApp
 
     GunicornApp(
@@ -178,7 +174,7 @@ def _gunicorn(settings: Settings) -> None:
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.effective_web_workers,
             "threads": settings.web_threads,
-            "worker_class": gunicorn_worker_class(settings.web_worker_class),
+            "worker_class": gunicorn_worker_class(settings),
             "timeout": GUNICORN_TIMEOUT_SECONDS,
             "graceful_timeout": GUNICORN_GRACEFUL_TIMEOUT_SECONDS,
             "keepalive": GUNICORN_KEEPALIVE_SECONDS,
@@ -195,10 +191,9 @@ def run_worker(args: argparse.Namespace) -> int:
     settings = _settings(args, worker_concurrency=args.concurrency)
     if not settings.production:
         _migrate(settings)
-    from comprimemelo.bootstrap import build_services
-    from comprimemelo.worker import Worker
+    from comprimemelo.bootstrap import build_worker
 
-    services = build_services(settings, subscribe=True)
+    role = build_worker(settings)
     stop = threading.Event()
 
     def _stop(signum, _frame):
@@ -208,25 +203,12 @@ def run_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if settings.worker_metrics_port:
-        _serve_worker_metrics(settings, services)
-    from comprimemelo.notifications import Sender, task_finished_hook
-
-    worker = Worker(
-        settings, services.sessions, services.storage, services.queue,
-        on_finished=task_finished_hook(settings, services.sessions),
-    )
-    # Delivers notifications from the outbox; stops with the worker.
-    sender = Sender(settings, services.sessions)
-    sender.start(stop)
-    try:
-        worker.run(stop)
-    finally:
-        sender.join(settings.webhook_timeout_seconds + 1)
-        services.close()
+        _serve_worker_metrics(settings, role.backends)
+    role.run(stop)
     return 0
 
 
-def _serve_worker_metrics(settings: Settings, services) -> None:
+def _serve_worker_metrics(settings: Settings, backends) -> None:
     """``/metrics`` of this worker on its own port (a daemon thread), for the Ops Agent.
 
     A port already taken (another worker on this machine has it) costs this
@@ -236,7 +218,7 @@ def _serve_worker_metrics(settings: Settings, services) -> None:
 
     from comprimemelo import metrics
 
-    registry = metrics.registry(metrics.state_collector(services.sessions, services.queue))
+    registry = metrics.registry(metrics.state_collector(backends.sessions, backends.queue))
     try:
         start_http_server(settings.worker_metrics_port, addr=settings.host, registry=registry)
     except OSError as error:

@@ -25,6 +25,8 @@ from prometheus_client.registry import Collector
 
 from comprimemelo import metrics_dir
 
+# Where each web app keeps its registry.
+EXTENSION = "comprimemelo.metrics"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 log = logging.getLogger(__name__)
 

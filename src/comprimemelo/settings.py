@@ -139,6 +139,8 @@ class Settings:
     max_attempts: int = 3
     republish_after_seconds: int = 120
     temp_dir: str = ""
+    # "off" runs the plain path of every library ``comprimemelo.tuning`` reaches into.
+    tuning: str = "on"
     log_level: str = "INFO"
     log_format: str = ""  # "json" or "text"; default by mode
 
@@ -249,6 +251,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}WEB_WORKER_CLASS must be one of {', '.join(WEB_WORKER_CLASSES)}")
     if settings.log_format not in ("", "json", "text"):
         raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'json' or 'text'")
+    if settings.tuning not in ("on", "off"):
+        raise SettingsError(f"{PREFIX}TUNING must be 'on' or 'off'")
     if settings.rate_limits not in ("on", "off"):
         raise SettingsError(f"{PREFIX}RATE_LIMITS must be 'on' or 'off'")
     for name in ("signup_rate_limit", "login_rate_limit", "login_failure_rate_limit"):

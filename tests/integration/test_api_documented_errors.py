@@ -10,10 +10,10 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 
 from comprimemelo import db
-from comprimemelo.bootstrap import build_services
+from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.settings import load_settings
-from comprimemelo.web import create_app
 from comprimemelo.web.api.openapi.document import openapi_document
+from comprimemelo.tokens import Tokens
 from tests.conftest import CHEAP_ARGON2, PASSWORD, TEST_SECRET_KEY
 from tests.integration.test_api_fuzz import CHECKS
 
@@ -33,9 +33,9 @@ def assert_documented(method: str, path: str, response, **path_parameters) -> No
 @pytest.fixture
 def limited_client(settings):
     settings = settings.replace(signup_rate_limit="1/minute", login_rate_limit="1/minute")
-    services = build_services(settings)
+    services = open_backends(settings)
     db.upgrade(services.engine, settings)
-    yield create_app(services=services).test_client()
+    yield build_web(services.settings, backends=services).test_client()
     services.close()
 
 
@@ -58,9 +58,9 @@ def client_without_database(tmp_path):
         rate_limits="off",
         **CHEAP_ARGON2,
     )
-    services = build_services(settings)
-    token = services.tokens.issue(1)
-    yield create_app(services=services).test_client(), {"Authorization": f"Bearer {token}"}
+    services = open_backends(settings)
+    token = Tokens(settings.secret_key, settings.token_ttl_seconds).issue(1)
+    yield build_web(services.settings, backends=services).test_client(), {"Authorization": f"Bearer {token}"}
     services.close()
 
 

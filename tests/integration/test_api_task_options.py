@@ -51,10 +51,10 @@ def test_many_files_make_one_archive_with_duplicates_disambiguated(make_user, se
 
 
 def test_file_count_and_total_size_are_limited(settings, make_user):
-    from comprimemelo.web import create_app
+    from comprimemelo.bootstrap import build_web
     from tests.conftest import ApiUser
 
-    app = create_app(settings.replace(max_files_per_task=2, max_task_bytes=10))
+    app = build_web(settings.replace(max_files_per_task=2, max_task_bytes=10))
     user = ApiUser(app.test_client(), "limited")
     too_many = upload_many(user, [("a", b"1"), ("b", b"2"), ("c", b"3")])
     assert too_many.status_code == 400 and too_many.json["error"]["code"] == "too_many_files"

@@ -7,9 +7,8 @@ import zipfile
 
 import pytest
 
-from comprimemelo.bootstrap import build_services
+from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.models import Task
-from comprimemelo.web import create_app
 
 
 def error_code(response):
@@ -88,8 +87,8 @@ def test_a_rejected_upload_leaves_nothing_behind(make_user, services):
 
 
 def test_upload_over_the_limit_is_413(settings, make_user, tmp_path):
-    small = build_services(settings.replace(max_upload_bytes=1000))
-    client = create_app(services=small).test_client()
+    small = open_backends(settings.replace(max_upload_bytes=1000))
+    client = build_web(small.settings, backends=small).test_client()
     from tests.conftest import ApiUser
 
     user = ApiUser(client, "bob")

@@ -19,7 +19,7 @@ from comprimemelo.notifications import task_finished_hook, validate_task_webhook
 from comprimemelo.notifications.targets import UnsafeTarget, non_public_reason, validate_webhook_url
 from comprimemelo.errors import InvalidInput
 from comprimemelo.settings import Settings
-from comprimemelo.web import create_app
+from comprimemelo.bootstrap import build_web
 from tests.conftest import ApiUser, require_or_skip
 from tests.mail import CONFIRM_SUBJECT, task_mail
 from tests.processes import free_port
@@ -98,7 +98,7 @@ def settings(settings):
 def strict_client(services):
     """A client of an app whose SSRF guard is on, over the same database."""
     strict = dataclasses.replace(services, settings=services.settings.replace(webhook_allow_private="off"))
-    app = create_app(services=strict)
+    app = build_web(strict.settings, backends=strict)
     app.config["TESTING"] = True
     return app.test_client()
 

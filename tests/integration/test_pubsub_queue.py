@@ -11,7 +11,7 @@ import pytest
 from google.cloud import pubsub_v1
 
 from comprimemelo import db
-from comprimemelo.bootstrap import build_services, open_queue
+from comprimemelo.bootstrap import open_backends, open_queue
 from comprimemelo.models import Task
 from comprimemelo.queue import QueueError, TaskMessage
 from comprimemelo.queue.pubsub import PubSubAddress, PubSubQueue, ensure_topology
@@ -162,7 +162,7 @@ def test_url_must_name_project_topic_and_subscription():
 @pytest.fixture
 def services(settings, topology, gcs_bucket):
     """The app's services on Pub/Sub (publish only, as the web) and Cloud Storage."""
-    built = build_services(
+    built = open_backends(
         settings.replace(
             queue_url=topology["url"],
             storage_url=f"gs://{gcs_bucket}/app",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from comprimemelo import db
-from comprimemelo.bootstrap import build_services
-from comprimemelo.web import create_app
+from comprimemelo.bootstrap import build_web, open_backends
+from comprimemelo.bootstrap import build_web
 from tests.conftest import PASSWORD
 
 
@@ -18,9 +18,9 @@ def limited(settings):
         login_rate_limit="6/minute",
         login_failure_rate_limit="2/minute",
     )
-    services = build_services(settings)
+    services = open_backends(settings)
     db.upgrade(services.engine, settings)
-    app = create_app(services=services)
+    app = build_web(services.settings, backends=services)
     yield app.test_client()
     services.close()
 
@@ -85,7 +85,7 @@ def test_the_web_forms_share_the_limits(limited):
 
 
 def test_limits_can_be_switched_off(settings):
-    app = create_app(settings.replace(rate_limits="off", signup_rate_limit="1/minute"))
+    app = build_web(settings.replace(rate_limits="off", signup_rate_limit="1/minute"))
     db.upgrade(app.extensions["comprimemelo"].engine, app.extensions["comprimemelo"].settings)
     client = app.test_client()
     assert [signup(client, f"free{i}").status_code for i in range(3)] == [201, 201, 201]
@@ -94,7 +94,7 @@ def test_limits_can_be_switched_off(settings):
 def test_behind_the_load_balancer_the_client_address_counts(settings):
     """With two trusted proxy hops, the limit follows the address the load
     balancer saw, not the balancer's own, and a forged first hop changes nothing."""
-    app = create_app(settings.replace(proxy_hops=2, signup_rate_limit="1/minute"))
+    app = build_web(settings.replace(proxy_hops=2, signup_rate_limit="1/minute"))
     db.upgrade(app.extensions["comprimemelo"].engine, app.extensions["comprimemelo"].settings)
     client = app.test_client()
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from comprimemelo import db, uploads
-from comprimemelo.bootstrap import build_services
+from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.models import UploadSession
 from comprimemelo.storage import open_storage
 from comprimemelo.worker import Worker
@@ -31,7 +31,7 @@ CHUNK = 256 * 1024  # Cloud Storage takes chunks in multiples of 256 KiB
 
 @pytest.fixture
 def gcs_services(settings, gcs_bucket):
-    built = build_services(settings, storage=open_storage(f"gs://{gcs_bucket}/env"))
+    built = open_backends(settings, storage=open_storage(f"gs://{gcs_bucket}/env"))
     db.upgrade(built.engine, settings)
     yield built
     built.close()
@@ -39,9 +39,9 @@ def gcs_services(settings, gcs_bucket):
 
 @pytest.fixture
 def gcs_client(gcs_services):
-    from comprimemelo.web import create_app
+    from comprimemelo.bootstrap import build_web
 
-    app = create_app(services=gcs_services)
+    app = build_web(gcs_services.settings, backends=gcs_services)
     app.config["TESTING"] = True
     return app.test_client()
 

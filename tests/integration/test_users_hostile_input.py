@@ -6,18 +6,19 @@ import pytest
 
 from comprimemelo import users
 from comprimemelo.errors import InvalidInput, Unauthorized
+from comprimemelo.passwords import Passwords
 from tests.conftest import PASSWORD
 
 
 @pytest.mark.parametrize("email", ["a\x00b@example.com", "ab@exa\x01mple.com", "ab@example.c\x7fom"])
 def test_an_email_with_control_characters_is_invalid(services, email):
     with services.sessions() as session, pytest.raises(InvalidInput):
-        users.signup(session, services.passwords, services.settings, username="ctrl", email=email, password1=PASSWORD, password2=PASSWORD)
+        users.signup(session, Passwords(services.settings), services.settings, username="ctrl", email=email, password1=PASSWORD, password2=PASSWORD)
 
 
 def test_a_login_with_a_nul_fails_like_any_wrong_login(services):
     with services.sessions() as session, pytest.raises(Unauthorized) as failure:
-        users.authenticate(session, services.passwords, "ali\x00ce", PASSWORD)
+        users.authenticate(session, Passwords(services.settings), "ali\x00ce", PASSWORD)
     assert failure.value.code == "invalid_credentials"
 
 

@@ -2,7 +2,8 @@
 
 from gunicorn.util import load_class
 
-from comprimemelo import cli
+from comprimemelo.bootstrap import gunicorn_worker_class
+from comprimemelo.settings import Settings
 from comprimemelo.server.gunicorn_gevent import ACCEPT_PER_TURN, GeventWorker, _StreamServer
 
 
@@ -16,6 +17,10 @@ def test_gunicorns_one_connection_per_turn_is_not_taken():
 
 
 def test_the_gevent_setting_runs_our_worker_and_gthread_gunicorns():
-    loaded = load_class(cli.gunicorn_worker_class("gevent"), default="gevent", section="gunicorn.workers")
-    assert loaded is GeventWorker
-    assert cli.gunicorn_worker_class("gthread") == "gthread"
+    ours = gunicorn_worker_class(Settings(web_worker_class="gevent"))
+    assert load_class(ours, default="gevent", section="gunicorn.workers") is GeventWorker
+    assert gunicorn_worker_class(Settings(web_worker_class="gthread")) == "gthread"
+
+
+def test_with_the_tuning_off_gevent_is_gunicorns_own_worker():
+    assert gunicorn_worker_class(Settings(web_worker_class="gevent", tuning="off")) == "gevent"

@@ -40,10 +40,10 @@ def test_what_python_cannot_hold_goes_to_pg8000s_parser(text):
 def test_fast_parsing_is_real_on_a_connection(postgres_url):
     import sqlalchemy as sa
 
-    from comprimemelo import db
+    from comprimemelo.bootstrap import open_backends
     from comprimemelo.settings import load_settings
 
-    engine = db.create_engine(load_settings({}, database_url=postgres_url, secret_key="k" * 40))
+    engine = open_backends(load_settings({}, database_url=postgres_url, secret_key="k" * 40)).engine
     with engine.connect() as connection:
         value = connection.execute(sa.text("SELECT TIMESTAMPTZ '2026-11-29 14:23:10.25+00'")).scalar_one()
         assert connection.connection.dbapi_connection.pg_types[pg8000.converters.TIMESTAMPTZ] is pg8000_tuning.timestamptz_in
@@ -53,10 +53,10 @@ def test_fast_parsing_is_real_on_a_connection(postgres_url):
 
 @pytest.fixture
 def pg_engine(postgres_url):
-    from comprimemelo import db
+    from comprimemelo.bootstrap import open_backends
     from comprimemelo.settings import load_settings
 
-    engine = db.create_engine(load_settings({}, database_url=postgres_url, secret_key="k" * 40))
+    engine = open_backends(load_settings({}, database_url=postgres_url, secret_key="k" * 40)).engine
     yield engine
     engine.dispose()
 

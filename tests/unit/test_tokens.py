@@ -5,7 +5,7 @@ import time
 import pytest
 
 from comprimemelo import db
-from comprimemelo.bootstrap import build_services
+from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.errors import Unauthorized
 from comprimemelo.models import User
 from comprimemelo.settings import load_settings
@@ -16,7 +16,7 @@ from tests.conftest import TEST_SECRET_KEY
 @pytest.fixture
 def session(tmp_path):
     settings = load_settings({}, data_dir=tmp_path, secret_key=TEST_SECRET_KEY)
-    services = build_services(settings)
+    services = open_backends(settings)
     db.upgrade(services.engine, settings)
     with services.sessions() as session:
         # Tokens are only good for accounts that exist.

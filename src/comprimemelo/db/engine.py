@@ -45,14 +45,6 @@ def create_engine(settings: Settings) -> Engine:
     else:
         engine = sa.create_engine(url, **options)
     _ping_when_idle(engine)
-    if engine.dialect.driver == "pg8000":
-        from comprimemelo.db import pg8000_tuning
-
-        pg8000_tuning.install()
-
-        @event.listens_for(engine, "connect")
-        def _tune(dbapi_connection, _record) -> None:
-            pg8000_tuning.tune_connection(dbapi_connection)
     return engine
 
 

@@ -23,7 +23,7 @@ class GunicornApp(BaseApplication):
 
     def load(self):
         from comprimemelo import logs
-        from comprimemelo.web import create_app
+        from comprimemelo.bootstrap import build_web
 
         if self._settings.web_worker_class == "gevent" and self._settings.queue_url.startswith("pubsub:"):
             # gRPC (the Pub/Sub publisher) must wait on gevent's loop, not block it.
@@ -32,4 +32,4 @@ class GunicornApp(BaseApplication):
 
             grpc_gevent.init_gevent()
         logs.configure(self._settings)
-        return create_app(self._settings)
+        return build_web(self._settings)

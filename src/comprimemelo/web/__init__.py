@@ -1,17 +1,48 @@
-"""The Flask application: REST API, system endpoints and (later) the web UI."""
+"""The Flask application: the REST API, the web UI and the system endpoints.
+
+``create_app`` only wires Flask around what the composition root built
+(``bootstrap.build_web``): extensions, middleware, blueprints.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Flask
 from flask.sessions import SessionInterface
+from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from comprimemelo.bootstrap import Services, build_services
-from comprimemelo.settings import Settings
-from comprimemelo.web.context import close_request_connections
+from comprimemelo import metrics
+from comprimemelo.bootstrap import Backends
+from comprimemelo.db import turns
+from comprimemelo.passwords import Passwords
+from comprimemelo.tokens import Tokens
+from comprimemelo.web import context, tasklists
+from comprimemelo.web.api import account, auth, notifications, system, tasks, uploads
+from comprimemelo.web.middleware import bodies, errors, multipart, observability, ratelimit
+from comprimemelo.web.middleware.fastlist import ListFastPath
+from comprimemelo.web.middleware.jsonprovider import OrjsonProvider, SafeJsonProvider
+from comprimemelo.web.ui import pages
+
+# CORS: bearer tokens only; cookies (and so the forms' CSRF scheme) never cross origins.
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
+CORS_EXPOSED = ["Retry-After", "X-Request-Id", "Location"]
+CORS_MAX_AGE_SECONDS = 600
+
+
+@dataclasses.dataclass(frozen=True)
+class WebTuning:
+    """Which of the web's tunings apply (``comprimemelo.tuning``); all off: the plain path."""
+
+    list_fast_path: bool = False
+    orjson_responses: bool = False
+    large_multipart_reads: bool = False
 
 
 class NoSessions(SessionInterface):
-    """Every request gets Flask's null session (writing to it raises)."""
+    """Every request gets Flask's null session (writing to it raises): our own
+    cookie carries the JWT, and opening Flask's cost a tenth of a task list."""
 
     def open_session(self, app, request):
         return None
@@ -20,86 +51,33 @@ class NoSessions(SessionInterface):
         return None
 
 
-def create_app(
-    settings: Settings | None = None, *, services: Services | None = None, **adapters
-) -> Flask:
-    """Build the app from ``settings`` (or ready-made ``services``, for tests).
-
-    ``adapters`` (``storage=``, ``queue=``, ``engine=``) replace the ones the
-    settings would select.
-    """
-    if services is None:
-        if settings is None:
-            from comprimemelo.settings import load_settings
-
-            settings = load_settings()
-        services = build_services(settings, **adapters)
-    settings = services.settings
-    from comprimemelo.web.middleware.jsonprovider import OrjsonProvider
-
+def create_app(backends: Backends, *, passwords: Passwords, tokens: Tokens, tune: WebTuning = WebTuning()) -> Flask:
+    settings = backends.settings
     app = Flask(__name__, template_folder="ui/templates", static_folder="ui/static")
-    app.json = OrjsonProvider(app)
-    # Our own cookie carries the JWT; Flask's signed session is never used,
-    # and opening one cost a tenth of a task list.
+    app.json = (OrjsonProvider if tune.orjson_responses else SafeJsonProvider)(app)
     app.session_interface = NoSessions()
-    from comprimemelo.web.middleware.multipart import UploadRequest
-
-    app.request_class = UploadRequest
+    app.request_class = multipart.LargeReadRequest if tune.large_multipart_reads else multipart.UploadRequest
     app.config.update(SECRET_KEY=settings.secret_key)
-    app.extensions["comprimemelo"] = services
-    from comprimemelo import metrics
-
-    app.extensions["comprimemelo.metrics"] = metrics.registry(metrics.state_collector(services.sessions, services.queue))
-    from comprimemelo.web import tasklists
-
+    app.extensions[context.BACKENDS] = backends
+    app.extensions[context.PASSWORDS] = passwords
+    app.extensions[context.TOKENS] = tokens
+    app.extensions[metrics.EXTENSION] = metrics.registry(metrics.state_collector(backends.sessions, backends.queue))
     app.extensions[tasklists.EXTENSION] = tasklists.TaskLists()
-    from comprimemelo.db import turns
-
     app.extensions[turns.EXTENSION] = turns.FairGate(settings.effective_db_pool_size)
 
-    from comprimemelo.web.api import auth, system, tasks, uploads
-    from comprimemelo.web.middleware import bodies, errors, observability, ratelimit
-
-    bodies.init_app(app, settings)
+    bodies.init_app(app, settings)  # first: later hooks may read the body
     errors.init_app(app)
     observability.init_app(app)
     ratelimit.init_app(app, settings)
     if settings.cors_origin_list:
-        from flask_cors import CORS
-
-        # Bearer tokens only: cookies (and so the forms' CSRF scheme) never cross origins.
-        CORS(
-            app,
-            resources={r"/api/*": {"origins": settings.cors_origin_list}},
-            supports_credentials=False,
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-            expose_headers=["Retry-After", "X-Request-Id", "Location"],
-            max_age=600,
-        )
-    if not settings.cors_origin_list:  # CORS headers are flask-cors's to add
-        from comprimemelo.web.middleware.fastlist import ListFastPath
-
+        CORS(app, resources={r"/api/*": {"origins": settings.cors_origin_list}}, supports_credentials=False,
+             allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=CORS_MAX_AGE_SECONDS)
+    elif tune.list_fast_path:  # with CORS, the headers are flask-cors's to add
         app.wsgi_app = ListFastPath(app, app.wsgi_app)
     if settings.proxy_hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # The client address is the one the first trusted proxy saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=1)
-    app.register_blueprint(system.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(tasks.bp)
-    app.register_blueprint(uploads.bp)
-    from comprimemelo.web.api import account, notifications
-
-    app.register_blueprint(notifications.bp)
-    app.register_blueprint(account.bp)
-
-    from comprimemelo.web.ui import pages
-
-    app.register_blueprint(pages.bp)
-
-    @app.teardown_appcontext
-    def _close_connections(_error=None):
-        close_request_connections()
-
+    for blueprint in (system.bp, auth.bp, tasks.bp, uploads.bp, notifications.bp, account.bp, pages.bp):
+        app.register_blueprint(blueprint)
+    app.teardown_appcontext(lambda _error=None: context.close_request_connections())
     return app

@@ -16,7 +16,7 @@ from flask import g, request
 
 from comprimemelo.errors import Unauthorized
 from comprimemelo.tokens import Caller, Claims
-from comprimemelo.web.context import db_connection, services
+from comprimemelo.web.context import current_settings, db_connection, tokens
 
 SESSION_COOKIE = "comprimemelo_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -25,7 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def csrf_token_for(claims: Claims) -> str:
-    key = services().settings.secret_key.encode()
+    key = current_settings().secret_key.encode()
     return hmac.new(key, f"csrf:{claims.jti}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -64,7 +64,7 @@ def _current_caller() -> Caller:
         via_cookie = token is not None
     if not token:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-    caller = services().tokens.authenticate(token, db_connection())
+    caller = tokens().authenticate(token, db_connection())
     claims = caller.claims
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")

@@ -1,4 +1,5 @@
-"""Request-scoped access to the services and the database."""
+"""Request-scoped access to what the composition root built: the backends,
+the settings, passwords and tokens, and the request's turn at the database."""
 
 from __future__ import annotations
 
@@ -9,23 +10,38 @@ from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from comprimemelo.bootstrap import Services
-from comprimemelo.uploads import UploadTarget, open_target
+from comprimemelo.bootstrap import Backends
 from comprimemelo.db import turns
+from comprimemelo.passwords import Passwords
+from comprimemelo.settings import Settings
+from comprimemelo.tokens import Tokens
+from comprimemelo.uploads import UploadTarget
 
-UPLOAD_TARGET = "comprimemelo.uploads"
+# Where the app keeps what ``create_app`` was given.
+BACKENDS = "comprimemelo"
+PASSWORDS = "comprimemelo.passwords"
+TOKENS = "comprimemelo.tokens"
 
 
-def services() -> Services:
-    return current_app.extensions["comprimemelo"]
+def backends() -> Backends:
+    return current_app.extensions[BACKENDS]
+
+
+def current_settings() -> Settings:
+    return current_app.extensions[BACKENDS].settings
+
+
+def passwords() -> Passwords:
+    return current_app.extensions[PASSWORDS]
+
+
+def tokens() -> Tokens:
+    return current_app.extensions[TOKENS]
 
 
 def upload_target() -> UploadTarget:
-    """This app's resumable-upload adapter, made once (a Cloud Storage client is not free)."""
-    target = current_app.extensions.get(UPLOAD_TARGET)
-    if target is None:
-        target = current_app.extensions[UPLOAD_TARGET] = open_target(services().storage)
-    return target
+    """The resumable uploads' backend (``Backends.uploads``)."""
+    return current_app.extensions[BACKENDS].uploads
 
 
 def db_connection() -> Connection:
@@ -37,7 +53,7 @@ def db_connection() -> Connection:
         return session.connection()
     if "db_connection" not in g:
         _take_turn()
-        g.db_connection = services().engine.connect()
+        g.db_connection = backends().engine.connect()
     return g.db_connection
 
 
@@ -48,7 +64,7 @@ def db_session() -> Session:
         # could wait on each other when the pool is empty.
         _close_connections()
         _take_turn()
-        g.db_session = services().sessions()
+        g.db_session = backends().sessions()
     return g.db_session
 
 

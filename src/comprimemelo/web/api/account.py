@@ -13,7 +13,14 @@ from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.middleware.bodies import json_object
-from comprimemelo.web.context import database_turn, db_session, release_database, services
+from comprimemelo.web.context import (
+    backends,
+    current_settings,
+    database_turn,
+    db_session,
+    passwords,
+    release_database,
+)
 
 bp = Blueprint("api_account", __name__, url_prefix="/api")
 
@@ -35,7 +42,7 @@ def account_json(user: User) -> dict:
         "username": user.username,
         "email": user.email,
         "email_verified": verification.verified(user),
-        **usage_json(quotas.usage(session, user.id), quotas.Limits.of(services().settings)),
+        **usage_json(quotas.usage(session, user.id), quotas.Limits.of(current_settings())),
     }
 
 
@@ -55,7 +62,7 @@ def send_verification():
     """
     session = db_session()
     user = session.get(User, current_user_id())
-    if not verification.send_link(session, user, services().settings):
+    if not verification.send_link(session, user, current_settings()):
         seconds = int(MAIL_WINDOW.total_seconds())
         raise TooManyRequests("this address had enough mail this hour; try again later", retry_after=seconds)
     session.commit()
@@ -68,7 +75,7 @@ def verify_email():
     token = json_object().get("token")
     if not isinstance(token, str) or not token:
         raise verification.LinkInvalid("send the link's token as 'token'")
-    proven = verification.verify(db_session(), token, services().settings)
+    proven = verification.verify(db_session(), token, current_settings())
     return {"id": proven.user_id, "email": proven.email, "email_verified": True}
 
 
@@ -92,9 +99,9 @@ def erase_account(user_id: int, password: str) -> None:
     session = db_session()
     user = session.get(User, user_id)
     try:
-        ratelimit.log_in(session, services().passwords, user.username, password)
+        ratelimit.log_in(session, passwords(), user.username, password)
     except Unauthorized:
         raise Forbidden("wrong password: the account was not deleted", code="wrong_password") from None
     release_database()
     leftovers = accounts.delete_account(database_turn, user.id)
-    garbage.collect(database_turn, services().storage, ids=leftovers)
+    garbage.collect(database_turn, backends().storage, ids=leftovers)

@@ -9,7 +9,7 @@ from comprimemelo.errors import InvalidInput
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_claims, login_required
 from comprimemelo.web.middleware.bodies import json_object
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import current_settings, db_session, passwords, tokens
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
 
@@ -43,24 +43,24 @@ def user_json(user) -> dict:
 @bp.post("/signup")
 def signup():
     fields = json_fields("username", "email", "password1", "password2")
-    user = users.signup(db_session(), services().passwords, services().settings, **fields)
+    user = users.signup(db_session(), passwords(), current_settings(), **fields)
     return user_json(user), 201
 
 
 @bp.post("/login")
 def login():
     fields = json_fields("username", "password")
-    user = ratelimit.log_in(db_session(), services().passwords, fields["username"], fields["password"])
-    tokens = services().tokens
+    user = ratelimit.log_in(db_session(), passwords(), fields["username"], fields["password"])
+    issuer = tokens()
     return {
-        "access_token": tokens.issue(user.id),
+        "access_token": issuer.issue(user.id),
         "token_type": "Bearer",
-        "expires_in": tokens.ttl_seconds,
+        "expires_in": issuer.ttl_seconds,
     }
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    services().tokens.revoke(current_claims(), db_session())
+    tokens().revoke(current_claims(), db_session())
     return "", 204

@@ -13,7 +13,7 @@ from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.middleware.bodies import json_object
-from comprimemelo.web.context import db_session, services
+from comprimemelo.web.context import current_settings, db_session
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api")
 
@@ -51,7 +51,7 @@ def put_settings():
     change = preferences.update(
         db_session(),
         current_user_id(),
-        services().settings,
+        current_settings(),
         email=data.get("email", preferences.UNCHANGED),
         webhook_url=data.get("webhook_url", preferences.UNCHANGED),
     )

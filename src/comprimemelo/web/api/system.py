@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import generate_latest
 
 from comprimemelo import db, metrics
-from comprimemelo.web.context import services
+from comprimemelo.web.context import backends
 from comprimemelo.web.api.openapi.document import openapi_document
 
 bp = Blueprint("system", __name__)
@@ -36,7 +36,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    app = services()
+    app = backends()
     checks = {}
     for name, check in (
         ("database", lambda: db.ping(app.engine)),
@@ -59,7 +59,7 @@ def prometheus_metrics():
     or you on a laptop): anything that came through a proxy gets a 404."""
     if not _from_this_machine():
         abort(404)
-    body = generate_latest(current_app.extensions["comprimemelo.metrics"])
+    body = generate_latest(current_app.extensions[metrics.EXTENSION])
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 

@@ -20,11 +20,12 @@ from comprimemelo.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
 from comprimemelo.web.middleware.bodies import accepts_body
 from comprimemelo.web.context import (
+    backends,
+    current_settings,
     database_turn,
     db_connection,
     db_session,
     release_database,
-    services,
     upload_target,
 )
 from comprimemelo.web.api.idempotency import Recorder, idempotent
@@ -134,7 +135,7 @@ def parse_password(raw: str | None, fmt: ArchiveFormat) -> str | None:
 
 def parse_retention(raw: str | None) -> dt.timedelta:
     """Hours to keep the task's files: the deployment's default, or 1 up to its maximum."""
-    settings = services().settings
+    settings = current_settings()
     if raw in (None, ""):
         return dt.timedelta(seconds=settings.retention_seconds)
     most = settings.max_retention_seconds // 3600
@@ -194,12 +195,12 @@ def create_task():
 
 def seal_password(password: str | None) -> str | None:
     """An archive password sealed for its trip to the worker (``comprimemelo.sealed``)."""
-    return sealed.seal(password, services().settings.secret_key) if password else None
+    return sealed.seal(password, current_settings().secret_key) if password else None
 
 
 def submit(command: CreateTask, record: Recorder) -> tuple[dict, int]:
     """Run ``command`` (``comprimemelo.intake``) in short turns at the database."""
-    app = services()
+    app = backends()
     task = intake.create_task(
         database_turn, app.storage, app.queue, app.settings, command,
         target=upload_target, before_commit=lambda session, task: record(session, task_json(task), 201),
@@ -269,7 +270,7 @@ def delete_task(task_id: int):
     owned_task(task_id)
     leftovers = task_service.delete_task(db_session(), current_user_id(), task_id)
     release_database()
-    garbage.collect(database_turn, services().storage, ids=leftovers)
+    garbage.collect(database_turn, backends().storage, ids=leftovers)
     return "", 204
 
 
@@ -317,7 +318,7 @@ def download_by_name(filename: str):
 
 def send_object(key: str, filename: str, media_type: str) -> Response:
     """Redirect to a signed URL when storage offers one, else stream the bytes."""
-    storage = services().storage
+    storage = backends().storage
     url = storage.download_url(key, filename, media_type)
     if url:
         return redirect(url, code=302)

@@ -36,7 +36,7 @@ from comprimemelo.web.api.tasks import (
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.middleware.bodies import accepts_body, json_object
-from comprimemelo.web.context import database_turn, db_session, release_database, services, upload_target
+from comprimemelo.web.context import current_settings, database_turn, db_session, release_database, upload_target
 from comprimemelo.web.api.idempotency import Recorder, idempotent
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
@@ -53,7 +53,7 @@ CREATE_UPLOAD_BODY_BYTES = 64 * 1024
 
 def session_json(row: UploadSession) -> dict:
     upload_url = row.upload_url or url_for("api_uploads.put_chunk", upload_id=row.id, _external=True)
-    public_url = services().settings.public_url.rstrip("/")
+    public_url = current_settings().public_url.rstrip("/")
     if public_url and not row.upload_url:
         upload_url = public_url + url_for("api_uploads.put_chunk", upload_id=row.id)
     return {
@@ -65,7 +65,7 @@ def session_json(row: UploadSession) -> dict:
         "state": row.state,
         "uploadUrl": upload_url,
         "method": "PUT",
-        "chunkBytes": services().settings.upload_chunk_bytes,
+        "chunkBytes": current_settings().upload_chunk_bytes,
         "expiresAt": iso_utc(row.expires_at),
         "taskId": row.task_id,
     }
@@ -79,7 +79,7 @@ def _browser_origin() -> str | None:
     """The calling page's origin when it may upload cross-origin (Cloud Storage):
     this site itself or a configured CORS origin; ``None`` for other clients."""
     origin = request.headers.get("Origin", "").rstrip("/")
-    settings = services().settings
+    settings = current_settings()
     allowed = {request.host_url.rstrip("/"), settings.public_url.rstrip("/"), *settings.cors_origin_list}
     return origin if origin and origin in allowed else None
 
@@ -91,7 +91,7 @@ def _owned(upload_id: str) -> UploadSession:
 @bp.app_context_processor
 def _resumable_page_settings() -> dict:
     """What the dashboard's upload script needs to choose and run the chunked path."""
-    settings = services().settings
+    settings = current_settings()
     threshold = min(RESUMABLE_THRESHOLD_BYTES, max(settings.max_upload_bytes - MULTIPART_OVERHEAD_BYTES, 0))
     return {"resumable": {"threshold_bytes": threshold, "max_bytes": settings.max_resumable_upload_bytes}}
 
@@ -117,7 +117,7 @@ def create_upload():
         row = upload_service.create_session(
             database_turn,
             upload_target(),
-            services().settings,
+            current_settings(),
             owner_id=current_user_id(),
             filename=data.get("fileName"),
             size=data.get("size"),
@@ -138,7 +138,7 @@ def create_upload():
 @bp.get("/uploads/<upload_id>")
 @login_required
 def get_upload(upload_id: str):
-    row = upload_service.refresh(db_session(), upload_target(), services().settings, _owned(upload_id))
+    row = upload_service.refresh(db_session(), upload_target(), current_settings(), _owned(upload_id))
     return session_json(row), 200, _progress_headers(row.received)
 
 
@@ -166,7 +166,7 @@ def put_chunk(upload_id: str):
     append = getattr(target, "append", None)
     if append is None:
         raise Conflict("send the chunks to the session's uploadUrl", code="upload_elsewhere")
-    settings = services().settings
+    settings = current_settings()
     header = request.headers.get("Content-Range", "").strip()
     if status := STATUS_RANGE.fullmatch(header):
         _check_total(int(status.group(1)), row)

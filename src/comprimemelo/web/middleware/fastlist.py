@@ -36,7 +36,7 @@ from comprimemelo.db import outside_a_transaction
 from comprimemelo.errors import ComprimemeloError, Unavailable
 from comprimemelo.db import turns
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
-from comprimemelo.web import tasklists
+from comprimemelo.web import context, tasklists
 from comprimemelo.web.tasklists import ListBody
 from comprimemelo.web.middleware.observability import REQUEST_ID_HEADER, default_headers, record, request_id_for
 
@@ -55,10 +55,9 @@ class ListFastPath:
     """WSGI middleware: cached task lists here, every other request to ``flask``."""
 
     def __init__(self, app: Flask, flask: WsgiApp) -> None:
-        services = app.extensions["comprimemelo"]
         self.flask = flask  # what answers everything else
-        self._tokens = services.tokens
-        self._engine = services.engine
+        self._tokens = app.extensions[context.TOKENS]
+        self._engine = app.extensions[context.BACKENDS].engine
         self._lists: tasklists.TaskLists = app.extensions[tasklists.EXTENSION]
         self._gate = app.extensions[turns.EXTENSION]
 

@@ -25,14 +25,22 @@ from flask.json.provider import DefaultJSONProvider
 OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
-class OrjsonProvider(DefaultJSONProvider):
+class SafeJsonProvider(DefaultJSONProvider):
+    """Flask's provider, parsing request bodies with orjson (always: it is a
+    safety rule, not a tuning)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """:raise ValueError: (``orjson.JSONDecodeError``) on anything but plain JSON."""
+        return orjson.loads(s)
+
+
+class OrjsonProvider(SafeJsonProvider):
+    """Responses encoded by orjson too (``tuning.FLASK_ORJSON_RESPONSES``): it
+    relies on ``DefaultJSONProvider._prepare_response_obj``, a private method."""
+
     def response(self, *args: Any, **kwargs: Any) -> Response:
         if (self.compact is None and self._app.debug) or self.compact is False:
             return super().response(*args, **kwargs)  # indented, for people
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, default=self.default, option=OPTIONS) + b"\n"
         return self._app.response_class(body, mimetype=self.mimetype)
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        """:raise ValueError: (``orjson.JSONDecodeError``) on anything but plain JSON."""
-        return orjson.loads(s)

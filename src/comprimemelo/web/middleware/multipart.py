@@ -15,6 +15,7 @@ from flask import Request, current_app
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from comprimemelo.storage import StorageError
+from comprimemelo.web.context import BACKENDS
 
 MULTIPART_READ_BYTES = 256 * 1024
 
@@ -36,13 +37,13 @@ class _LargeReadFormDataParser(FormDataParser):
 
 
 class UploadRequest(Request):
-    form_data_parser_class = _LargeReadFormDataParser
+    """File parts spooled where storage adopts them; failures to spool a 503."""
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         """File parts go to the storage's spool: local storage then links the
         finished file into place instead of copying it (a 2 GiB upload is
         written to disk once)."""
-        return current_app.extensions["comprimemelo"].storage.spool()
+        return current_app.extensions[BACKENDS].storage.spool()
 
     def _load_form_data(self) -> None:
         """A spool that cannot be written (full disk) is the storage failing: 503."""
@@ -52,3 +53,10 @@ class UploadRequest(Request):
             if isinstance(error, ConnectionError):  # the client went away
                 raise
             raise StorageError(f"cannot receive the upload: {error.strerror or error}") from error
+
+
+class LargeReadRequest(UploadRequest):
+    """``UploadRequest`` parsing multipart bodies in ``MULTIPART_READ_BYTES`` reads
+    (``tuning.WERKZEUG_LARGE_MULTIPART_READS``)."""
+
+    form_data_parser_class = _LargeReadFormDataParser

@@ -39,7 +39,7 @@ from comprimemelo.models import User
 from comprimemelo.tokens import Claims
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
-from comprimemelo.web.context import db_connection, db_session, services
+from comprimemelo.web.context import current_settings, db_connection, db_session, passwords, tokens
 
 bp = Blueprint("ui", __name__)
 
@@ -111,13 +111,13 @@ def session_claims() -> Claims | None:
     if not token:
         return None
     try:
-        return services().tokens.decode(token, db_connection())
+        return tokens().decode(token, db_connection())
     except Unauthorized:
         return None
 
 
 def _form_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(services().settings.secret_key, salt=FORM_CSRF_SALT)
+    return URLSafeTimedSerializer(current_settings().secret_key, salt=FORM_CSRF_SALT)
 
 
 def _form_nonce() -> str:
@@ -161,9 +161,9 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int | None) 
 
 
 def _logged_in_response(user_id: int) -> Response:
-    tokens = services().tokens
+    issuer = tokens()
     response = redirect(url_for("ui.dashboard"), code=303)
-    _set_cookie(response, SESSION_COOKIE, tokens.issue(user_id), tokens.ttl_seconds)
+    _set_cookie(response, SESSION_COOKIE, issuer.issue(user_id), issuer.ttl_seconds)
     return response
 
 
@@ -287,7 +287,7 @@ def dashboard():
     found = task_service.list_tasks(
         db_connection(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
     )
-    settings = services().settings
+    settings = current_settings()
     from comprimemelo.web.api.account import usage_json
 
     html = render_template(
@@ -329,7 +329,7 @@ def login():
     if errors:
         return _login_page(values, errors, status=400)
     try:
-        user = ratelimit.log_in(db_session(), services().passwords, values["username"], password)
+        user = ratelimit.log_in(db_session(), passwords(), values["username"], password)
     except Unauthorized as error:
         return _login_page(values, {"password": _sentence(error.message)}, status=401)
     return _logged_in_response(user.id)
@@ -354,7 +354,7 @@ def signup():
     if not form_csrf_valid():
         return _signup_page(values, {"form": FORM_EXPIRED}, status=400)
     try:
-        user = users.signup(db_session(), services().passwords, services().settings, **form)
+        user = users.signup(db_session(), passwords(), current_settings(), **form)
     except (InvalidInput, Conflict) as error:
         field = SIGNUP_ERROR_FIELDS.get(error.code, "form")
         return _signup_page(values, {field: _sentence(error.message)}, status=error.status)
@@ -367,7 +367,7 @@ def _signup_page(values: dict, errors: dict, *, status: int = 200):
         values=values,
         errors=errors,
         csrf_token=form_csrf_token(),
-        min_password_length=services().settings.min_password_length,
+        min_password_length=current_settings().min_password_length,
     )
     return html, status
 
@@ -383,7 +383,7 @@ def logout():
         sent = request.form.get(CSRF_FIELD, "")
         if not hmac.compare_digest(sent, csrf_token_for(claims)):
             abort(403, "missing or wrong CSRF token")
-        services().tokens.revoke(claims, db_session())
+        tokens().revoke(claims, db_session())
     response = redirect(url_for("ui.login", notice="logged_out"), code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
     return response
@@ -402,7 +402,7 @@ def confirm_email():
     if not form_csrf_valid():
         return render_template("verify_email.html", verified=None, error=FORM_EXPIRED), 400
     try:
-        proven = verification.verify(db_session(), request.form.get("token", ""), services().settings)
+        proven = verification.verify(db_session(), request.form.get("token", ""), current_settings())
     except (InvalidInput, Conflict) as error:
         return render_template("verify_email.html", verified=None, error=_sentence(error.message)), error.status
     return render_template("verify_email.html", verified=proven, error=None)
