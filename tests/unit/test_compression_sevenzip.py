@@ -128,6 +128,11 @@ def test_7zips_engine_stays_out_of_the_callers_process(tmp_path):
     source = tmp_path / "in"
     source.write_bytes(os.urandom(100_000))
     compress([InputFile(source, "in")], tmp_path / "out.7z", ArchiveFormat.SEVEN_Z)
+    # Proving an encrypted one opens it with 7-Zip's engine: in the child too.
+    compress([InputFile(source, "in")], tmp_path / "secret.7z", ArchiveFormat.SEVEN_Z, password="a secret")
+    from comprimemelo.compression.verify import prove_encrypted
+
+    prove_encrypted(tmp_path / "secret.7z", ArchiveFormat.SEVEN_Z, "a secret", members=1)
     assert "pybit7z" not in sys.modules
     assert "lib7zip" not in Path("/proc/self/maps").read_text()
 

@@ -68,6 +68,12 @@ def run(job: dict, report: TextIO) -> int:
 
 def main() -> int:
     job = json.load(sys.stdin)
+    if "prove" in job:  # not a compression: verify.prove_encrypted's opening of a 7z
+        from comprimemelo.compression.verify import open_7z_proof
+
+        problem = open_7z_proof(job["prove"], job["password"], job["members"])
+        sys.stdout.write(json.dumps({"problem": problem}) + "\n")
+        return 0
     limit = job.get("memory_bytes")
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

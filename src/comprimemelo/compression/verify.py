@@ -15,7 +15,10 @@ can open while the task says it is encrypted.
 
 from __future__ import annotations
 
+import json
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -24,6 +27,7 @@ import pyzipper
 from comprimemelo.compression.encryption import check_password, password_bytes
 from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
+from comprimemelo.compression.sevenzip import CHILD_MODULE, STDERR_TAIL_CHARS
 
 ZIP_ENCRYPTED_FLAG = 0x1
 ZIP_AES_METHOD = 99
@@ -38,6 +42,8 @@ SEVEN_Z_AES_CODER = bytes.fromhex("06f10701")
 # Any other password must fail too; this one can never be a task's (it holds
 # a control character, which ``check_password`` refuses).
 WRONG_PASSWORD = "\x01not the password"
+# Opening reads the (small, encrypted) header only.
+PROVE_TIMEOUT_SECONDS = 120
 
 
 class NotEncrypted(CompressionError):
@@ -109,8 +115,31 @@ def _zip_aes_strength(extra: bytes) -> int | None:
 
 
 def _prove_7z(path: Path, password: str, members: int) -> None:
+    """The header here; the opening by 7-Zip's engine in its child process
+    (``bit7z_process``): loaded here, it would hold the GIL of the caller's
+    other threads (the worker's leases and tasks) while it reads."""
     _expect(_7z_header_is_aes(path), "the 7z's header is not encrypted with 7zAES (names and data would be readable)")
-    import pybit7z  # 7-Zip's engine: loaded only by the callers that prove a 7z
+    job = json.dumps({"prove": str(path), "password": password, "members": members}).encode()
+    child = subprocess.run([sys.executable, "-m", CHILD_MODULE], input=job, capture_output=True,
+                           timeout=PROVE_TIMEOUT_SECONDS)
+    answers = [json.loads(line) for line in child.stdout.splitlines() if line.startswith(b"{")]
+    if child.returncode != 0 or not answers:
+        detail = child.stderr.decode(errors="replace")[-STDERR_TAIL_CHARS:].strip()
+        raise NotEncrypted(f"7-Zip could not check the archive: {detail or f'exit status {child.returncode}'}")
+    _expect(answers[-1].get("problem") is None, answers[-1].get("problem"))
+
+
+def open_7z_proof(path: str, password: str, members: int) -> str | None:
+    """In the 7-Zip child: what is wrong with the 7z's encryption, or None."""
+    try:
+        _open_7z(path, password, members)
+    except NotEncrypted as problem:
+        return str(problem)
+    return None
+
+
+def _open_7z(path: str, password: str, members: int) -> None:
+    import pybit7z  # 7-Zip's engine: only ever in its child process
 
     with pybit7z.lib7zip_context() as lib:
         def open_with(candidate: str):
