@@ -51,6 +51,12 @@ def comparable(response):
 
 
 @pytest.fixture
+def settings(settings):
+    """The fast path is a tuning: these tests need it on, whatever the run's switch."""
+    return settings.replace(tuning="on")
+
+
+@pytest.fixture
 def alice(make_user):
     user = make_user("alice")
     for name in ("a.txt", "b.txt", "c.txt"):
