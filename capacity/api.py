@@ -8,6 +8,7 @@ that ``/api/tasks/17`` and ``/api/tasks/18`` are one line in the statistics.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -105,6 +106,20 @@ class ApiClient:
             "POST", "/api/tasks", "/api/tasks [upload]", 201,
             data=body, headers={"Content-Type": content_type}, timeout=UPLOAD_TIMEOUT_SECONDS,
         ).json()
+
+    def wait_finished(self, task_id: int, *, timeout: float, poll_seconds: float) -> dict:
+        """The task once processed or failed, polled every ``poll_seconds``.
+
+        :raise TimeoutError: if it is neither after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.get_task(task_id)
+            if task["status"] in FINISHED_STATUSES:
+                return task
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {task_id} not processed in {timeout:g}s")
+            time.sleep(poll_seconds)
 
     def download_compressed(self, task_id: int) -> int:
         response = self._request("GET", f"/api/tasks/{task_id}/compressed", "/api/tasks/[id]/compressed", 200)

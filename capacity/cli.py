@@ -1,4 +1,4 @@
-"""``python -m capacity``: load runs, soak, benchmarks (compression, e2e, api, auth, upload), reports.
+"""``python -m capacity``: load runs, soak, benchmarks (compression, e2e, api, auth, upload, fairness), reports.
 
 Locust is imported only by ``run`` and ``ramp`` (it monkey-patches the process
 with gevent), so ``report`` and ``bench-compression`` stay plain Python.
@@ -237,6 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", type=Path, default=REPORTS / "plan-simulation")
     simulate.set_defaults(handler=command_simulate)
 
+    fairness = commands.add_parser("bench-fairness", help="one user's task behind another user's flood of tasks")
+    _add_server_arguments(fairness, out=REPORTS / "fairness")
+    fairness.add_argument("--flood", type=int, default=500, help="tasks the flooder queues (default 500)")
+    fairness.add_argument("--file-size", type=parse_size, default=256 * 2**10, help="every task's file (default 256KiB)")
+    fairness.add_argument("--format", default="tar.gz", help="archive format (default tar.gz)")
+    fairness.add_argument("--rounds", type=int, default=3, help="measurements per side, interleaved (default 3)")
+    fairness.add_argument("--fifo-rev", metavar="REVISION",
+                          help="also measure this commit's code (e.g. the one before fair claims) as the baseline")
+    fairness.set_defaults(handler=command_fairness)
+
     overview = commands.add_parser("summary", help="write REPORTS/README.md: the headline figures of every report")
     overview.add_argument("reports", type=Path, nargs="?", default=REPORTS)
     overview.set_defaults(handler=command_summary)
@@ -470,6 +480,16 @@ def command_simulate(args: argparse.Namespace) -> int:
               f"{summary['target_p95_seconds']:g} s, {'met' if summary['meets_target'] else 'missed'}), "
               f"max {summary['max_vms']} VMs")
     print(f"report: {path}")
+
+def command_fairness(args: argparse.Namespace) -> int:
+    """``bench-fairness``: a fresh server per measurement (see ``capacity.fairbench``)."""
+    from capacity import fairbench, targets
+
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    summary = fairbench.run(args.serve, _server_settings(args), flood=args.flood, rounds=args.rounds,
+                            file_size=args.file_size, fmt=args.format, fifo_revision=args.fifo_rev,
+                            command=args.command_line, notes=args.note)
+    targets.write(args.out, summary)
     return 0
 
 

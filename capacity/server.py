@@ -42,12 +42,16 @@ def _wait_healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> N
 
 
 @contextlib.contextmanager
-def local_server(kind: str, settings: dict[str, str] | None = None) -> Iterator[tuple[str, dict]]:
+def local_server(
+    kind: str, settings: dict[str, str] | None = None, *, code: Path | None = None
+) -> Iterator[tuple[str, dict]]:
     """Run ``comprimemelo serve`` on a free loopback port with a fresh data folder
     (and, for ``postgres``, a throwaway PostgreSQL cluster); yield its base URL and
     a description of its configuration; stop it and delete its data afterwards.
 
     ``settings`` are extra ``COMPRIMEMELO_*`` variables (e.g. ``WEB_WORKERS``), by short name.
+    ``code``: a folder holding another version's ``comprimemelo`` package, run
+    instead of the installed one (a baseline from an earlier commit).
     """
     if kind not in SERVER_KINDS:
         raise ValueError(f"server kind must be one of {SERVER_KINDS}")
@@ -67,6 +71,8 @@ def local_server(kind: str, settings: dict[str, str] | None = None) -> Iterator[
         env.update({f"COMPRIMEMELO_{k}": v for k, v in settings.items()})
         env["COMPRIMEMELO_DATA_DIR"] = str(workdir / "data")
         env["COMPRIMEMELO_PORT"] = str(port)
+        if code is not None:
+            env["PYTHONPATH"] = str(code)
         log_path = workdir / "server.log"
         log = stack.enter_context(open(log_path, "ab"))
         process = subprocess.Popen(

@@ -35,6 +35,7 @@ WEB_PEAK_TARGET_MB = 150
 UPLOAD_TARGET_MB_S = 200
 WORKER_GROWTH_TARGET_MB = 50  # "flat": the largest file's peak within this of the smallest's
 PROCESSED_TIMEOUT_SECONDS = 900
+PROCESSED_POLL_SECONDS = 0.2
 RESPONSE_TIMEOUT_SECONDS = 900
 
 
@@ -105,14 +106,7 @@ def _web_processes(serve_pid: int) -> list[psutil.Process]:
 
 
 def _wait_processed(client: ApiClient, task_id: int) -> dict:
-    deadline = time.monotonic() + PROCESSED_TIMEOUT_SECONDS
-    while True:
-        task = client.get_task(task_id)
-        if task["status"] in ("processed", "failed"):
-            return task
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"task {task_id} not processed in {PROCESSED_TIMEOUT_SECONDS}s")
-        time.sleep(0.2)
+    return client.wait_finished(task_id, timeout=PROCESSED_TIMEOUT_SECONDS, poll_seconds=PROCESSED_POLL_SECONDS)
 
 
 def run(base_url: str, service: dict, *, size: int, worker_sizes: list[int], fmt: str, rounds: int,

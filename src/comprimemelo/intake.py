@@ -70,8 +70,8 @@ class CreateTask:
     fmt: ArchiveFormat
     level: int | None
     expires_at: dt.datetime | None = None
-    # An encrypted archive's password, sealed (``comprimemelo.sealed``): it
-    # travels in the task message only.
+    # An encrypted archive's password, sealed (``comprimemelo.sealed``): kept
+    # on the task until it finishes (and copied into its message, see TaskMessage).
     sealed_password: str | None = field(default=None, repr=False)
     webhook_url: str | None = None
     uploads: Sequence[Upload] = ()
@@ -219,6 +219,7 @@ def _commit(
         size_original=task_bytes(inputs),
         attempts=0,
         encrypted=command.sealed_password is not None,
+        sealed_password=command.sealed_password,
         expires_at=command.expires_at,
         created_at=now,
         published_at=now,

@@ -89,6 +89,10 @@ class Task(Base):
         Index("ix_tasks_owner_id_id", "owner_id", "id"),
         Index("ix_tasks_status_published_at", "status", "published_at"),
         Index("ix_tasks_expires_at", "expires_at"),
+        # The fair claim (``claims.claim_next``): owners with waiting tasks, each
+        # owner's oldest claimable task and running count, and its last claim.
+        Index("ix_tasks_status_owner_id_id", "status", "owner_id", "id"),
+        Index("ix_tasks_owner_id_started_at", "owner_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,8 +117,13 @@ class Task(Base):
     progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # When the files are deleted and the task becomes ``expired``; None: kept.
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The archive is password-protected; the password itself is never stored.
+    # The archive is password-protected (the password itself is never stored in clear).
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The archive password sealed (``comprimemelo.sealed``) for whichever worker
+    # claims the task; kept only until the task finishes, fails or expires.
+    sealed_password: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A failed attempt's backoff: the task is not claimed again before this.
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     files: Mapped[list[TaskFile]] = relationship(
         back_populates="task",

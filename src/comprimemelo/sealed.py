@@ -1,9 +1,10 @@
 """Short secrets sealed for the trip from the web tier to a worker.
 
-An archive password must reach the worker that compresses, but is never
-stored in the database or logged: the web seals it (Fernet: AES-128-CBC +
-HMAC-SHA256) with a key derived from the service's secret key and puts it in
-the task message only; the queue drops the message once the task is done.
+An archive password must reach whichever worker claims the task, but is never
+stored in clear or logged: the web seals it (Fernet: AES-128-CBC +
+HMAC-SHA256) with a key derived from the service's secret key and keeps the
+sealed text on the task (``Task.sealed_password``) until the task finishes,
+fails or expires, when it is erased. Without the secret key it cannot be opened.
 """
 
 from __future__ import annotations

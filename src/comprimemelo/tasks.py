@@ -45,11 +45,12 @@ def archive_filename(task: Task) -> str:
     return base + fmt.extension
 
 
-def publish(session: Session, queue: Queue, task: Task, *, sealed_password: str | None = None) -> bool:
-    """Queue ``task``; on failure log it and leave it to ``republish_stale``
-    (which cannot restore an archive password: that task then fails, saying so)."""
+def publish(session: Session, queue: Queue, task: Task) -> bool:
+    """Queue a message for ``task`` (a worker claims the fairest waiting task
+    with it, see ``claims.claim_next``), with a copy of its sealed password
+    (see ``TaskMessage``); on failure log it and leave it to ``republish_stale``."""
     try:
-        queue.publish(TaskMessage(task_id=task.id, format=task.new_format, sealed_password=sealed_password))
+        queue.publish(TaskMessage(task_id=task.id, format=task.new_format, sealed_password=task.sealed_password))
     except QueueError as error:
         log.warning("publish of task %s failed, the sweep will retry: %s", task.id, error)
         return False
@@ -112,7 +113,7 @@ def expire_due(session: Session, storage: Storage, now: dt.datetime | None = Non
         taken = session.execute(
             sa.update(Task)
             .where(Task.id == task.id, Task.status == previous)
-            .values(status=TaskStatus.EXPIRED.value, compressed_key=None, progress=None)
+            .values(status=TaskStatus.EXPIRED.value, compressed_key=None, progress=None, sealed_password=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()
@@ -126,7 +127,7 @@ def expire_due(session: Session, storage: Storage, now: dt.datetime | None = Non
             session.execute(
                 sa.update(Task)
                 .where(Task.id == task.id, Task.status == TaskStatus.EXPIRED.value)
-                .values(status=previous, compressed_key=task.compressed_key)
+                .values(status=previous, compressed_key=task.compressed_key, sealed_password=task.sealed_password)
             )
             session.commit()
             continue

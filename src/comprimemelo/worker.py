@@ -1,11 +1,18 @@
 """The worker: receives task messages, claims tasks, compresses, stores results.
 
-Each delivery runs in its own thread (compression releases the GIL), at most
-``concurrency`` at a time. While a task runs, a heartbeat renews both the
-task's lease in the database and the message's lease in the queue; if the task
-lease is lost, the work is abandoned and its output deleted. Failed attempts
-are retried with exponential backoff up to ``max_attempts``, then the task is
-marked ``failed`` with the reason.
+A message says that a task is waiting; it is not a ticket for that task. Each
+delivery runs in its own thread (compression releases the GIL), at most
+``concurrency`` at a time, and claims the fairest claimable task in the
+database (``claims.claim_next``), so users share the worker slots whatever the
+order their tasks were published in. The message is held for as long as its
+task runs, then acked; one that finds nothing to claim is acked at once (every
+other waiting task has a message of its own, or is running under one).
+
+While a task runs, a heartbeat renews both the task's lease in the database
+and the message's lease in the queue; if the task lease is lost, the work is
+abandoned and its output deleted. Failed attempts are retried with exponential
+backoff (the task is not claimable before it ends, and its message comes back
+then) up to ``max_attempts``, then the task is marked ``failed`` with the reason.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ SPOOL_MAX_AGE_SECONDS = 24 * 3600
 SHUTDOWN_GRACE_SECONDS = 20.0
 RELEASE_WAIT_SECONDS = 5.0
 BACKEND_ERROR_PAUSE_SECONDS = 2.0
+# A message whose claim lost every race to other workers comes back this soon.
+CONTENDED_RETRY_SECONDS = 0.5
 PROGRESS_INTERVAL_SECONDS = 1.0
 
 
@@ -65,8 +74,9 @@ class Unrecoverable(Exception):
 
 
 PASSWORD_LOST = (
-    "the archive password did not reach the worker (it is never stored, and the task "
-    "message carrying it was lost); upload the files again"
+    "the archive password did not reach the worker (the task was accepted before the "
+    "password was kept on the task, and the message that alone carried it was lost); "
+    "upload the files again"
 )
 
 
@@ -180,18 +190,17 @@ class Worker:
 
     def _start(self, delivery: Delivery) -> None:
         thread = threading.Thread(
-            target=self._run_one, args=(delivery,), name=f"task-{delivery.message.task_id}", daemon=True
+            target=self._run_one, args=(delivery,), name=f"message-{delivery.message.task_id}", daemon=True
         )
         with self._slot_freed:
             self._running[id(thread)] = thread
         thread.start()
 
     def _run_one(self, delivery: Delivery) -> None:
-        logs.current_task_id.set(delivery.message.task_id)
         try:
             self.handle(delivery)
         except Exception:  # pragma: no cover - handle() logs what it can
-            log.exception("unexpected error on task %s", delivery.message.task_id)
+            log.exception("unexpected error on the message of task %s", delivery.message.task_id)
             with contextlib.suppress(Exception):
                 delivery.nack(retry_delay(delivery.delivery_attempt))
         finally:
@@ -258,8 +267,9 @@ class Worker:
 
     def requeue_dead_letters(self) -> int:
         """Publish again the message of every unfinished task Pub/Sub gave up
-        on (its dead-letter subscription), sealed password included, then drop
-        the dead letter.
+        on (its dead-letter subscription), then drop the dead letter. A sealed
+        password in a dead letter (published before migration 0007) is kept on
+        its task first.
 
         A dead letter counts deliveries, not attempts: the emulator dead-lettered
         messages it kept delivering to a killed worker, and during a database
@@ -271,10 +281,12 @@ class Worker:
             for letter in self.queue.dead_letters():
                 message = letter.message
                 with self.sessions() as session:
+                    if message.sealed_password is not None:
+                        claims.adopt_sealed_password(session, message.task_id, message.sealed_password)
                     task = session.get(Task, message.task_id)
                     if task is not None and not TaskStatus(task.status).finished:
-                        if not publish(session, self.queue, task, sealed_password=message.sealed_password):
-                            continue  # kept, with its password, for the next sweep
+                        if not publish(session, self.queue, task):
+                            continue  # kept for the next sweep
                         requeued += 1
                         log.warning("task %s published again: its message was dead-lettered", task.id)
                 letter.ack()
@@ -285,28 +297,42 @@ class Worker:
     # -- one task ----------------------------------------------------------
 
     def handle(self, delivery: Delivery) -> None:
-        task_id = delivery.message.task_id
+        """Claim the fairest claimable task under ``delivery`` and process it."""
+        message = delivery.message
+        logs.current_task_id.set(message.task_id)
         settings = self.settings
         try:
             with self.sessions() as session:
-                outcome = claims.claim(
+                if message.sealed_password is not None:
+                    claims.adopt_sealed_password(session, message.task_id, message.sealed_password)
+                claim = claims.claim_next(
                     session,
-                    task_id,
                     self.id,
                     lease_seconds=settings.lease_seconds,
                     max_attempts=settings.max_attempts,
+                    fallback_task_id=message.task_id,
                 )
         except SQLAlchemyError as error:
-            log.warning("cannot claim task %s: %s", task_id, error)
+            log.warning("cannot claim a task (message of task %s): %s", message.task_id, error)
             delivery.nack(BACKEND_ERROR_PAUSE_SECONDS)
             return
-        if outcome is not ClaimOutcome.CLAIMED:
-            log.info("task %s not claimed: %s", task_id, outcome.value)
+        for task_id in claim.exhausted:
+            log.info("task %s not claimed: %s", task_id, ClaimOutcome.EXHAUSTED.value)
+            self._notify(task_id, "failed")
+        if claim.outcome is ClaimOutcome.BUSY:
+            log.info("every claimable task was taken by other workers first; message of task %s given back",
+                     message.task_id)
+            delivery.nack(CONTENDED_RETRY_SECONDS)
+            return
+        if claim.outcome is not ClaimOutcome.CLAIMED:
+            log.info("nothing to claim (message of task %s)", message.task_id)
             delivery.ack()
-            if outcome is ClaimOutcome.EXHAUSTED:
-                self._notify(task_id, "failed")
             return
 
+        task_id = claim.task_id
+        logs.current_task_id.set(task_id)
+        if task_id != message.task_id:
+            log.info("task %s claimed (the fairest) with the message of task %s", task_id, message.task_id)
         metrics.TASKS_IN_PROGRESS.inc()
         try:
             self._process(task_id, delivery)
@@ -322,7 +348,7 @@ class Worker:
         heartbeat = _Heartbeat(self, task_id, delivery)
         heartbeat.start()
         try:
-            archive = self._compress(task_id, heartbeat, delivery.message.sealed_password)
+            archive = self._compress(task_id, heartbeat)
         except Exception as error:
             heartbeat.stop()
             self._attempt_failed(task_id, delivery, error)
@@ -358,13 +384,14 @@ class Worker:
         except StorageError as error:
             log.error("could not delete the unrecorded archive %s: %s", key, error)
 
-    def _compress(self, task_id: int, heartbeat: _Heartbeat, sealed_password: str | None) -> _Archive:
+    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> _Archive:
         with self.sessions() as session:
             task = session.get(Task, task_id)
             if task is None:
                 raise LeaseLost("task deleted")
             fmt = ArchiveFormat(task.new_format)
             level, prefix, encrypted = task.level, task.storage_prefix, task.encrypted
+            sealed_password = task.sealed_password
             files = [(f.storage_key, f.filename) for f in task.files]
         password = self._password(sealed_password) if encrypted else None
         with tempfile.TemporaryDirectory(prefix="comprimemelo-", dir=self._temp_root) as temp:
@@ -430,7 +457,7 @@ class Worker:
                     claims.fail(session, task_id, self.id, error=reason)
                     final = True
                 else:
-                    claims.release(session, task_id, self.id, error=reason)
+                    claims.release(session, task_id, self.id, error=reason, retry_after=retry_delay(attempts))
                     final = False
         except SQLAlchemyError as db_error:
             log.warning("task %s: cannot record failure: %s", task_id, db_error)

@@ -255,4 +255,20 @@ def test_a_dead_lettered_task_is_published_again_with_its_password_not_failed(ma
     assert task.status == "uploaded" and task.attempts == 0 and task.error is None
     assert again.message.task_id == task_id and again.delivery_attempt == 1  # a fresh message
     assert sealed_password is not None and again.message.sealed_password == sealed_password
+    assert task.sealed_password == sealed_password  # on the task too, until it finishes
     assert remaining == []  # acked: handled once
+
+
+def test_on_pubsub_a_single_task_waits_for_at_most_one_flood_task_per_slot(make_user, services):
+    from tests.integration.test_fair_claims import FLOOD, tasks_started_before
+
+    flooder, other = make_user("flooder"), make_user("other")
+    flood = [flooder.upload(f"f{i}.txt", b"flood " * 2000, "tar.gz").json["id"] for i in range(FLOOD)]
+    single = other.upload("single.txt", b"mine " * 2000, "tar.gz").json["id"]
+    with running_worker(services):
+        for task_id in [single, *flood]:
+            wait_for_status(services, task_id, "processed", timeout=120)
+    with services.sessions() as session:
+        earlier = tasks_started_before(session, single)
+    assert {task.id for task in earlier} <= set(flood)
+    assert len(earlier) <= services.settings.worker_concurrency, [task.id for task in earlier]

@@ -1,7 +1,9 @@
-"""Encrypted archives end to end through the worker; the password is never stored."""
+"""Encrypted archives end to end through the worker. The password is never stored in
+clear; sealed, it stays on the task until the task finishes, fails or expires."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import py7zr
@@ -9,10 +11,11 @@ import pytest
 import pyzipper
 import sqlalchemy as sa
 
-from comprimemelo import intake, sealed
+from comprimemelo import intake, sealed, tasks
 from comprimemelo import worker as worker_module
 from comprimemelo.compression import ArchiveFormat
-from comprimemelo.models import Task
+from comprimemelo.models import Task, utcnow
+from comprimemelo.queue import TaskMessage
 from comprimemelo.worker import PASSWORD_LOST, Worker
 from tests.integration.test_worker import all_finished, run_until
 
@@ -61,8 +64,86 @@ def test_zip_and_7z_come_out_encrypted_and_the_password_is_never_in_the_database
     assert PASSWORD.encode() not in database and seal.encode() not in database
 
 
+def read_zip(services, task_id: int) -> bytes:
+    with services.sessions() as session:
+        task = session.get(Task, task_id)
+        assert task.status == "processed" and task.encrypted, (task.status, task.error)
+        with services.storage.open(task.compressed_key) as handle:
+            data = handle.read()
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        assert archive.getinfo("figures.txt").flag_bits & 0x1, "encrypted"
+        archive.setpassword(PASSWORD.encode())
+        return archive.read("figures.txt")
+
+
+def sealed_password_of(services, task_id: int) -> str | None:
+    with services.sessions() as session:
+        return session.get(Task, task_id).sealed_password
+
+
+def test_an_encrypted_task_whose_message_was_lost_is_republished_and_still_encrypted(make_user, services):
+    """The sealed password is on the task, so the sweep can publish the task again (it failed
+    with ``PASSWORD_LOST`` when the lost message alone carried the password)."""
+    seal = sealed.seal(PASSWORD, services.settings.secret_key)
+    task_id = create(services, make_user().id, ArchiveFormat.ZIP, seal)
+    assert sealed_password_of(services, task_id) == seal
+    services.queue._lease_available(10)  # the message is lost
+    with services.sessions() as session:
+        session.execute(sa.update(Task).values(published_at=None))
+        session.commit()
+    worker = Worker(services.settings.replace(republish_after_seconds=0), services.sessions, services.storage,
+                    services.queue)
+    run_until(worker, services, all_finished)
+    assert read_zip(services, task_id) == DATA
+    assert sealed_password_of(services, task_id) is None
+
+
+def test_messages_carry_a_copy_of_the_sealed_password_for_workers_from_before_the_upgrade(make_user, services):
+    """Those read it from the message only: webs and workers of both versions work together."""
+    seal = sealed.seal(PASSWORD, services.settings.secret_key)
+    task_id = create(services, make_user().id, ArchiveFormat.ZIP, seal)
+    (published,) = services.queue.receive(10, timeout=1)
+    with services.sessions() as session:
+        tasks.republish_stale(session, services.queue, dt.timedelta(0))
+    (republished,) = services.queue.receive(10, timeout=1)
+    assert published.message.task_id == republished.message.task_id == task_id
+    assert published.message.sealed_password == republished.message.sealed_password == seal
+
+
+def test_a_message_from_before_the_upgrade_hands_its_sealed_password_to_the_task(make_user, services):
+    """Messages published before migration 0007 alone carried the sealed password."""
+    seal = sealed.seal(PASSWORD, services.settings.secret_key)
+    task_id = create(services, make_user().id, ArchiveFormat.ZIP, sealed_password=None)
+    with services.sessions() as session:
+        session.execute(sa.update(Task).where(Task.id == task_id).values(encrypted=True))
+        session.commit()
+    services.queue._lease_available(10)  # drop the new-style message...
+    services.queue.publish(TaskMessage(task_id=task_id, format="zip", sealed_password=seal))  # ...for an old one
+    worker = Worker(services.settings, services.sessions, services.storage, services.queue)
+    run_until(worker, services, all_finished)
+    assert read_zip(services, task_id) == DATA
+
+
+def test_the_sealed_password_is_erased_when_the_task_fails_or_expires(make_user, services):
+    owner = make_user().id
+    seal = sealed.seal(PASSWORD, services.settings.secret_key)
+    doomed, expiring = (create(services, owner, ArchiveFormat.SEVEN_Z, seal) for _ in range(2))
+    with services.sessions() as session:
+        services.storage.delete(session.get(Task, doomed).files[0].storage_key)
+        session.execute(sa.update(Task).where(Task.id == expiring)
+                        .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+        session.commit()
+    worker = Worker(services.settings.replace(max_attempts=1), services.sessions, services.storage, services.queue)
+    assert worker.expire_due() == 1
+    run_until(worker, services, lambda session: session.get(Task, doomed).status == "failed")
+    with services.sessions() as session:
+        assert session.get(Task, expiring).status == "expired"
+    assert seal.encode() not in dump_database(services)
+
+
 def test_an_encrypted_task_whose_password_was_lost_fails_at_once_saying_why(make_user, services):
-    """A republished message (the sweep's) cannot carry the password: no retries, a clear reason."""
+    """A task accepted before the password was kept on the task, whose message
+    (which alone carried it) was lost: no retries, a clear reason."""
     task_id = create(services, make_user().id, ArchiveFormat.ZIP, sealed_password=None)
     with services.sessions() as session:
         session.execute(sa.update(Task).where(Task.id == task_id).values(encrypted=True))

@@ -1,7 +1,9 @@
-"""The queue port: tells workers which task to process.
+"""The queue port: tells workers that a task is waiting.
 
-Delivery is at-least-once everywhere; a duplicate is harmless because a worker
-claims the task in the database before doing anything (``tasks.claim``).
+A message names the task it was published for, but the worker that receives
+it claims the fairest claimable task in the database (``claims.claim_next``),
+not necessarily that one. Delivery is at-least-once everywhere; a duplicate is
+harmless because a worker claims a task in the database before doing anything.
 Adapters: ``LocalQueue`` (a table in the service's own database, for the
 embedded mode) and ``PubSubQueue`` (Google Cloud Pub/Sub).
 """
@@ -25,8 +27,12 @@ class MalformedMessage(QueueError):
 class TaskMessage:
     """The whole message: small, JSON, and never trusted beyond its fields.
 
-    ``sealed_password`` (see ``comprimemelo.sealed``) travels only here, for
-    an encrypted archive; it is left out of the JSON when there is none.
+    ``sealed_password`` is a copy of an encrypted task's sealed password
+    (``comprimemelo.sealed``), left out of the JSON when there is none. Workers
+    read the task's own (``Task.sealed_password``, set at creation): the copy is
+    for workers from before migration 0007, which read it here only, so web and
+    workers of both versions work together during an update. A message from
+    before 0007 hands its copy to its task (``claims.adopt_sealed_password``).
     """
 
     task_id: int
