@@ -297,9 +297,16 @@ class Worker:
     # -- one task ----------------------------------------------------------
 
     def handle(self, delivery: Delivery) -> None:
-        """Claim the fairest claimable task under ``delivery`` and process it."""
+        """Claim the fairest claimable task under ``delivery`` and process it;
+        the lines logged meanwhile carry the task's id, and only those."""
+        logged_as = logs.current_task_id.set(delivery.message.task_id)
+        try:
+            self._handle(delivery)
+        finally:
+            logs.current_task_id.reset(logged_as)
+
+    def _handle(self, delivery: Delivery) -> None:
         message = delivery.message
-        logs.current_task_id.set(message.task_id)
         settings = self.settings
         try:
             with self.sessions() as session:
