@@ -142,7 +142,7 @@ class ApiUser:
 
         import sqlalchemy as sa
 
-        from comprimemelo.models import OutboxEvent
+        from comprimemelo.domain.models import OutboxEvent
 
         sessions = self.client.application.extensions["comprimemelo"].sessions
         with sessions() as session:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from comprimemelo import garbage
-from comprimemelo.models import Task, TaskFile, UploadSession, User
+from comprimemelo.domain.models import Task, TaskFile, UploadSession, User
 from comprimemelo.uploads import UploadState
 
 

@@ -24,8 +24,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from comprimemelo.models import Task, utcnow
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.models import Task, utcnow
+from comprimemelo.domain.statuses import TaskStatus
 
 MAX_ERROR_LENGTH = 2000
 # Fair picks a worker may lose to other workers (each loss means another worker

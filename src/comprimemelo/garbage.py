@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from comprimemelo import uploads
-from comprimemelo.models import StorageGarbage
+from comprimemelo.domain.models import StorageGarbage
 from comprimemelo.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import Conflict, InvalidInput
-from comprimemelo.models import IdempotencyKey, utcnow
+from comprimemelo.domain.errors import Conflict, InvalidInput
+from comprimemelo.domain.models import IdempotencyKey, utcnow
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 # Longer than any request may run (gunicorn's timeout is 5 minutes).

@@ -35,12 +35,12 @@ from sqlalchemy.orm import Session
 
 from comprimemelo import quotas
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
-from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from comprimemelo.models import Task, TaskFile, UploadSession, utcnow
+from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from comprimemelo.domain.models import Task, TaskFile, UploadSession, utcnow
 from comprimemelo.notifications import attach_task_webhook, validate_task_webhook
 from comprimemelo.queue import Queue, QueueError, TaskMessage
 from comprimemelo.settings import Settings
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.storage import Storage
 from comprimemelo.tasks import delete_objects, original_key
 from comprimemelo.uploads import SessionGone, UploadIncomplete, UploadState, UploadTarget, get_session

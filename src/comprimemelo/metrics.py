@@ -115,7 +115,7 @@ def state_collector(sessions, queue) -> StateCollector:
     ``subscription/num_undelivered_messages``)."""
     import sqlalchemy as sa
 
-    from comprimemelo.models import Task
+    from comprimemelo.domain.models import Task
 
     def task_counts() -> dict[str, int]:
         with sessions() as session:

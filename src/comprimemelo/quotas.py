@@ -24,11 +24,11 @@ import math
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import ComprimemeloError, Conflict
-from comprimemelo.models import Task, User, utcnow
+from comprimemelo.domain.errors import ComprimemeloError, Conflict
+from comprimemelo.domain.models import Task, User, utcnow
 from comprimemelo.settings import Settings
-from comprimemelo.statuses import TaskStatus
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.statuses import TaskStatus
+from comprimemelo.domain.timestamps import iso_utc
 
 WINDOW = dt.timedelta(hours=1)
 # A refused take whose re-read finds room (usage freed meanwhile) is tried again.

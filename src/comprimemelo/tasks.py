@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session, aliased
 
 from comprimemelo import garbage
 from comprimemelo.compression import ArchiveFormat
-from comprimemelo.errors import Conflict, NotFound
-from comprimemelo.models import Task, TaskFile, UTCDateTime, utcnow
+from comprimemelo.domain.errors import Conflict, NotFound
+from comprimemelo.domain.models import Task, TaskFile, UTCDateTime, utcnow
 from comprimemelo.queue import Queue, QueueError, TaskMessage
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.storage import Storage, StorageError
-from comprimemelo.timestamps import iso_utc_sql
+from comprimemelo.domain.timestamps import iso_utc_sql
 
 log = logging.getLogger(__name__)
 

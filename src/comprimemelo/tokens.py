@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import Unauthorized
-from comprimemelo.models import RevokedToken, User, utcnow
+from comprimemelo.domain.errors import Unauthorized
+from comprimemelo.domain.models import RevokedToken, User, utcnow
 
 ALGORITHM = "HS256"
 ISSUER = "comprimemelo"

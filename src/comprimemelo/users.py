@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import Conflict, InvalidInput, Unauthorized
-from comprimemelo.models import User
+from comprimemelo.domain.errors import Conflict, InvalidInput, Unauthorized
+from comprimemelo.domain.models import User
 from comprimemelo import verification
 from comprimemelo.passwords import Passwords
 from comprimemelo.settings import Settings

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import Conflict, InvalidInput
-from comprimemelo.models import User, utcnow
+from comprimemelo.domain.errors import Conflict, InvalidInput
+from comprimemelo.domain.models import User, utcnow
 from comprimemelo.notifications import events, outbox
 from comprimemelo.notifications.events import public_base_url
 from comprimemelo.settings import Settings

@@ -36,11 +36,11 @@ from comprimemelo import claims, garbage, idempotency, logs, metrics, sealed, up
 from comprimemelo.claims import ClaimOutcome
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.compression.verify import prove_encrypted
-from comprimemelo.models import Task
+from comprimemelo.domain.models import Task
 from comprimemelo.queue import Delivery, Queue, QueueError
 from comprimemelo.settings import Settings
 from comprimemelo.storage import ObjectNotFound, Storage, StorageError
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.tasks import archive_key, expire_due, publish, republish_stale
 
 log = logging.getLogger(__name__)

@@ -147,7 +147,7 @@ def test_bad_tokens_are_refused(client, token, code):
 def test_a_token_of_an_account_that_no_longer_exists_is_refused(client, make_user, services):
     import sqlalchemy as sa
 
-    from comprimemelo.models import User
+    from comprimemelo.domain.models import User
 
     user = make_user("gone")
     with services.engine.begin() as connection:

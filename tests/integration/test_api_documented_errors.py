@@ -66,7 +66,7 @@ def client_without_database(tmp_path):
 
 def verification_token() -> str:
     """A well-signed link token for user 1 (the database is what fails)."""
-    from comprimemelo.models import User
+    from comprimemelo.domain.models import User
     from comprimemelo.settings import Settings
     from comprimemelo.verification import make_token
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 import pyzipper
 
-from comprimemelo.models import IdempotencyKey, Task
+from comprimemelo.domain.models import IdempotencyKey, Task
 from comprimemelo.worker import Worker
 from tests.archives import read_members
 from tests.integration.test_worker import all_finished, run_until

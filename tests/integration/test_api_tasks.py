@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from comprimemelo.bootstrap import build_web, open_backends
-from comprimemelo.models import Task
+from comprimemelo.domain.models import Task
 
 
 def error_code(response):
@@ -317,7 +317,7 @@ def test_a_file_is_found_by_name_in_one_statement_whatever_the_number_of_tasks(m
     import sqlalchemy as sa
 
     from comprimemelo import tasks as task_service
-    from comprimemelo.models import Task
+    from comprimemelo.domain.models import Task
 
     user, other = make_user("finder"), make_user("other")
     for index in range(30):

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import claims, verification
-from comprimemelo.models import OutboxEvent, User
+from comprimemelo.domain.models import OutboxEvent, User
 from comprimemelo.notifications import task_finished_hook
 from tests.conftest import PASSWORD, ApiUser
 

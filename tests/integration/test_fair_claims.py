@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from comprimemelo import claims
 from comprimemelo.claims import ClaimOutcome
-from comprimemelo.models import Task, utcnow
+from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.worker import Worker
 from tests.integration.test_worker import all_finished, run_until
 

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from comprimemelo import db
-from comprimemelo.models import Base
+from comprimemelo.domain.models import Base
 
 
 def _differences(engine) -> list:

@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from comprimemelo import claims
-from comprimemelo.models import OutboxEvent, Task
+from comprimemelo.domain.models import OutboxEvent, Task
 from comprimemelo.notifications import Sender, attach_task_webhook, sender as sender_module, signing
 from comprimemelo.notifications import task_finished_hook, validate_task_webhook
 from comprimemelo.notifications.targets import UnsafeTarget, non_public_reason, validate_webhook_url
-from comprimemelo.errors import InvalidInput
+from comprimemelo.domain.errors import InvalidInput
 from comprimemelo.settings import Settings
 from comprimemelo.bootstrap import build_web
 from tests.conftest import ApiUser, require_or_skip
@@ -431,7 +431,7 @@ def test_a_file_name_with_line_separators_still_gets_its_email(services, make_us
     """Names stored before uploads dropped U+2028/U+2029 (or any a header breaks on) reach the subject cleaned."""
     import sqlalchemy as sa
 
-    from comprimemelo.models import TaskFile
+    from comprimemelo.domain.models import TaskFile
 
     user = make_user()
     user.verify_email()

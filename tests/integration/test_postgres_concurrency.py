@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from comprimemelo import claims, db
 from comprimemelo.db import migrate
 from comprimemelo.claims import ClaimOutcome
-from comprimemelo.models import Task, User
+from comprimemelo.domain.models import Task, User
 from comprimemelo.settings import load_settings
 from tests.conftest import TEST_SECRET_KEY
 

@@ -12,7 +12,7 @@ from google.cloud import pubsub_v1
 
 from comprimemelo import db
 from comprimemelo.bootstrap import open_backends, open_queue
-from comprimemelo.models import Task
+from comprimemelo.domain.models import Task
 from comprimemelo.queue import QueueError, TaskMessage
 from comprimemelo.queue.pubsub import PubSubAddress, PubSubQueue, ensure_topology
 from comprimemelo.settings import Settings

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import claims, quotas
-from comprimemelo.models import Task, UploadSession, User, utcnow
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.models import Task, UploadSession, User, utcnow
+from comprimemelo.domain.statuses import TaskStatus
 from tests.conftest import ApiUser, app_with
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
-from comprimemelo.bootstrap import build_web
 from tests.conftest import PASSWORD
 
 

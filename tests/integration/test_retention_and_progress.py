@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from comprimemelo import claims
-from comprimemelo.models import Task, utcnow
+from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.storage import ObjectNotFound
 from comprimemelo.worker import Worker, _ProgressReporter
 from tests.integration.test_worker import all_finished, run_until

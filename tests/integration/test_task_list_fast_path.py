@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from comprimemelo import metrics
 from comprimemelo.db import turns
-from comprimemelo.models import User
+from comprimemelo.domain.models import User
 from comprimemelo.settings import load_settings
 from comprimemelo.web.auth import SESSION_COOKIE
 from comprimemelo.web.middleware.fastlist import LIST_ENDPOINT, LIST_PATH

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import tasks as task_service
-from comprimemelo.models import Task, TaskFile, User
+from comprimemelo.domain.models import Task, TaskFile, User
 
 VERSIONS = importlib.import_module("comprimemelo.db.migrations.versions.0006_tasks_version")
 LISTED = [f.name for f in dataclasses.fields(task_service.TaskView) if f.name not in ("id", "files")]

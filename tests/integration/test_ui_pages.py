@@ -388,7 +388,7 @@ def test_templates_and_static_files_reference_no_other_host():
 def test_an_expired_task_shows_its_badge_and_no_download_links(make_user, client, services):
     import sqlalchemy as sa
 
-    from comprimemelo.models import Task
+    from comprimemelo.domain.models import Task
 
     user = make_user("alice")
     expired_id = user.upload("old-report.txt", b"x" * 2000).json["id"]

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from comprimemelo import uploads
-from comprimemelo.models import UploadSession
+from comprimemelo.domain.models import UploadSession
 from comprimemelo.worker import Worker
 from tests.archives import read_members
 from tests.integration.test_worker import all_finished, run_until
@@ -287,7 +287,7 @@ def test_sweep_ignores_a_storage_without_resumable_uploads(services):
 
 
 def test_a_retried_open_or_complete_with_the_same_key_makes_one_session_and_one_task(make_user, client, services):
-    from comprimemelo.models import Task
+    from comprimemelo.domain.models import Task
 
     user = make_user()
     data = os.urandom(1000)
@@ -311,7 +311,7 @@ def test_a_retried_open_or_complete_with_the_same_key_makes_one_session_and_one_
 
 
 def test_a_task_from_uploads_takes_a_webhook_as_a_multipart_upload_does(make_user, client, services):
-    from comprimemelo.models import TaskWebhook
+    from comprimemelo.domain.models import TaskWebhook
 
     user = make_user()
     session = start(user, "hooked.txt", 5).json

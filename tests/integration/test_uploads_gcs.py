@@ -19,7 +19,7 @@ import requests
 
 from comprimemelo import db, uploads
 from comprimemelo.bootstrap import build_web, open_backends
-from comprimemelo.models import UploadSession
+from comprimemelo.domain.models import UploadSession
 from comprimemelo.storage import open_storage
 from comprimemelo.worker import Worker
 from tests.archives import read_members
@@ -39,7 +39,6 @@ def gcs_services(settings, gcs_bucket):
 
 @pytest.fixture
 def gcs_client(gcs_services):
-    from comprimemelo.bootstrap import build_web
 
     app = build_web(gcs_services.settings, backends=gcs_services)
     app.config["TESTING"] = True
@@ -86,7 +85,7 @@ def test_chunks_go_to_storage_directly_and_resume(gcs_client, gcs_services, gcs_
     run_until(worker, gcs_services, all_finished)
     status = gcs_client.get(f"/api/tasks/{task['id']}", headers=user.headers).json
     assert status["status"] == "processed", status
-    from comprimemelo.models import Task
+    from comprimemelo.domain.models import Task
 
     with gcs_services.sessions() as session_db:
         compressed = session_db.get(Task, task["id"]).compressed_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comprimemelo import users
-from comprimemelo.errors import InvalidInput, Unauthorized
+from comprimemelo.domain.errors import InvalidInput, Unauthorized
 from comprimemelo.passwords import Passwords
 from tests.conftest import PASSWORD
 

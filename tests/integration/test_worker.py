@@ -9,7 +9,7 @@ import pytest
 
 from comprimemelo import claims
 from comprimemelo.claims import ClaimOutcome
-from comprimemelo.models import Task
+from comprimemelo.domain.models import Task
 from comprimemelo.storage.local import LocalStorage
 from comprimemelo.worker import Worker, retry_delay
 from tests.archives import read_members

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from comprimemelo import intake, sealed, tasks
 from comprimemelo import worker as worker_module
 from comprimemelo.compression import ArchiveFormat
-from comprimemelo.models import Task, utcnow
+from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.queue import TaskMessage
 from comprimemelo.worker import PASSWORD_LOST, Worker
 from tests.integration.test_worker import all_finished, run_until

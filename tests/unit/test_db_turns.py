@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from comprimemelo.errors import Unavailable
+from comprimemelo.domain.errors import Unavailable
 from comprimemelo.db import turns
 from comprimemelo.db.turns import FairGate
 

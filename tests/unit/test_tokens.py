@@ -6,8 +6,8 @@ import pytest
 
 from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
-from comprimemelo.errors import Unauthorized
-from comprimemelo.models import User
+from comprimemelo.domain.errors import Unauthorized
+from comprimemelo.domain.models import User
 from comprimemelo.settings import load_settings
 from comprimemelo.tokens import Tokens
 from tests.conftest import TEST_SECRET_KEY

@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import threading
 
-from comprimemelo.errors import Unavailable
+from comprimemelo.domain.errors import Unavailable
 
 # Where each app keeps its gate: one per process, as gunicorn builds one app per worker.
 EXTENSION = "comprimemelo.db_gate"

@@ -13,10 +13,10 @@ import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from comprimemelo.models import Task, User
+from comprimemelo.domain.models import Task, User
 from comprimemelo.settings import Settings
-from comprimemelo.statuses import TaskStatus
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.statuses import TaskStatus
+from comprimemelo.domain.timestamps import iso_utc
 
 TASK_PROCESSED = "task.processed"
 TASK_FAILED = "task.failed"

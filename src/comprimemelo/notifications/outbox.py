@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from comprimemelo.models import NotificationSettings, OutboxEvent, Task, TaskWebhook, User, utcnow
+from comprimemelo.domain.models import NotificationSettings, OutboxEvent, Task, TaskWebhook, User, utcnow
 from comprimemelo.notifications import events
 from comprimemelo.settings import Settings
 

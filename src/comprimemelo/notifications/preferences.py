@@ -8,8 +8,8 @@ import dataclasses
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from comprimemelo.errors import InvalidInput
-from comprimemelo.models import NotificationSettings, OutboxEvent, Task, TaskWebhook, utcnow
+from comprimemelo.domain.errors import InvalidInput
+from comprimemelo.domain.models import NotificationSettings, OutboxEvent, Task, TaskWebhook, utcnow
 from comprimemelo.notifications import signing
 from comprimemelo.notifications.targets import validate_webhook_url
 from comprimemelo.settings import Settings

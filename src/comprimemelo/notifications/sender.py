@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo.models import OutboxEvent, utcnow
+from comprimemelo.domain.models import OutboxEvent, utcnow
 from comprimemelo.notifications import outbox, signing
 from comprimemelo.notifications.events import email_message
 from comprimemelo.notifications.mail import MailError, Mailer, open_mailer

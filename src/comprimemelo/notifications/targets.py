@@ -16,7 +16,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from comprimemelo.errors import InvalidInput
+from comprimemelo.domain.errors import InvalidInput
 
 MAX_URL_LENGTH = 2048
 SCHEMES = {"http": 80, "https": 443}

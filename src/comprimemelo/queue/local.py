@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from comprimemelo.models import QueueMessage, utcnow
+from comprimemelo.domain.models import QueueMessage, utcnow
 from comprimemelo.queue import QueueError, TaskMessage
 from comprimemelo.queue.wakeup import Wakeup
 

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from comprimemelo import quotas
 from comprimemelo.compression import sanitize_arcname
-from comprimemelo.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from comprimemelo.models import UploadSession, utcnow
+from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from comprimemelo.domain.models import UploadSession, utcnow
 from comprimemelo.settings import Settings
 from comprimemelo.storage import Storage, StorageError
 

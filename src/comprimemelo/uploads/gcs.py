@@ -24,7 +24,7 @@ import requests
 from google.api_core import exceptions as api_exceptions
 from google.auth import exceptions as auth_exceptions
 
-from comprimemelo.errors import Conflict
+from comprimemelo.domain.errors import Conflict
 from comprimemelo.storage import StorageError
 from comprimemelo.uploads import SessionGone
 

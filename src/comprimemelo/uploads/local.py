@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from comprimemelo.errors import Conflict
+from comprimemelo.domain.errors import Conflict
 from comprimemelo.server.event_loop import off_the_event_loop
 from comprimemelo.storage import StorageError
 from comprimemelo.storage.local import TEMP_DIR_NAME, LocalStorage

@@ -14,7 +14,7 @@ import hmac
 
 from flask import g, request
 
-from comprimemelo.errors import Unauthorized
+from comprimemelo.domain.errors import Unauthorized
 from comprimemelo.tokens import Caller, Claims
 from comprimemelo.web.context import current_settings, db_connection, tokens
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from comprimemelo.errors import InvalidInput
+from comprimemelo.domain.errors import InvalidInput
 
 
 def int_arg(raw: str | None, name: str, *, minimum: int, maximum: int | None = None) -> int | None:

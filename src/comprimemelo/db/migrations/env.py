@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from comprimemelo.models import Base
+from comprimemelo.domain.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via ``comprimemelo db upgrade``

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 from comprimemelo import accounts, garbage, quotas, verification
-from comprimemelo.errors import Forbidden, TooManyRequests, Unauthorized
-from comprimemelo.models import User
+from comprimemelo.domain.errors import Forbidden, TooManyRequests, Unauthorized
+from comprimemelo.domain.models import User
 from comprimemelo.notifications.outbox import MAIL_WINDOW
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.middleware.bodies import json_object

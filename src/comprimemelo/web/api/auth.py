@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from comprimemelo import users
-from comprimemelo.errors import InvalidInput
+from comprimemelo.domain.errors import InvalidInput
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import current_claims, login_required
 from comprimemelo.web.middleware.bodies import json_object

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 from comprimemelo import tasks as task_service
-from comprimemelo.errors import InvalidInput, NotFound
-from comprimemelo.models import NotificationSettings
+from comprimemelo.domain.errors import InvalidInput, NotFound
+from comprimemelo.domain.models import NotificationSettings
 from comprimemelo.notifications import preferences
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.middleware.bodies import json_object

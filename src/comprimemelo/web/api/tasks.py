@@ -11,12 +11,12 @@ from comprimemelo import garbage, intake, sealed
 from comprimemelo import tasks as task_service
 from comprimemelo.compression import ArchiveFormat, CompressionError, Preset, UnsupportedFormat
 from comprimemelo.compression.encryption import check_password
-from comprimemelo.errors import Conflict, Gone, InvalidInput, NotFound, UnsupportedMediaType
+from comprimemelo.domain.errors import Conflict, Gone, InvalidInput, NotFound, UnsupportedMediaType
 from comprimemelo.intake import CreateTask, Upload
-from comprimemelo.models import Task, utcnow
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.models import Task, utcnow
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.tasks import ORIGINAL_MEDIA_TYPE
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
 from comprimemelo.web.middleware.bodies import accepts_body
 from comprimemelo.web.context import (

@@ -17,9 +17,9 @@ import re
 from flask import Blueprint, jsonify, request, url_for
 
 from comprimemelo import uploads as upload_service
-from comprimemelo.errors import Conflict, InvalidInput, NotFound
-from comprimemelo.models import UploadSession, utcnow
-from comprimemelo.timestamps import iso_utc
+from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound
+from comprimemelo.domain.models import UploadSession, utcnow
+from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState
 from comprimemelo.intake import CreateTask
 from comprimemelo.web.api.tasks import (

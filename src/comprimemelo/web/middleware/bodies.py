@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask, request
 
-from comprimemelo.errors import InvalidInput, UnsupportedMediaType
+from comprimemelo.domain.errors import InvalidInput, UnsupportedMediaType
 from comprimemelo.settings import Settings
 
 # Forms and JSON of every route that takes no file: a few KB is plenty.

@@ -14,7 +14,7 @@ from flask import Flask, has_request_context, jsonify, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from comprimemelo.errors import ComprimemeloError, Unavailable
+from comprimemelo.domain.errors import ComprimemeloError, Unavailable
 from comprimemelo.queue import QueueError
 from comprimemelo.storage import StorageError
 

@@ -33,7 +33,7 @@ from flask import Flask
 from werkzeug.http import parse_cookie
 
 from comprimemelo.db import outside_a_transaction
-from comprimemelo.errors import ComprimemeloError, Unavailable
+from comprimemelo.domain.errors import ComprimemeloError, Unavailable
 from comprimemelo.db import turns
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
 from comprimemelo.web import context, tasklists

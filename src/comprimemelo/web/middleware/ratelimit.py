@@ -23,8 +23,8 @@ from flask import Flask, current_app, request
 from sqlalchemy.orm import Session
 
 from comprimemelo import users
-from comprimemelo.errors import TooManyRequests, Unauthorized
-from comprimemelo.models import User
+from comprimemelo.domain.errors import TooManyRequests, Unauthorized
+from comprimemelo.domain.models import User
 from comprimemelo.passwords import Passwords
 from comprimemelo.settings import Settings
 

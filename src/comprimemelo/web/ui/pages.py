@@ -34,8 +34,8 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from comprimemelo import tasks as task_service
 from comprimemelo import quotas, users, verification
-from comprimemelo.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from comprimemelo.models import User
+from comprimemelo.domain.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from comprimemelo.domain.models import User
 from comprimemelo.tokens import Claims
 from comprimemelo.web.middleware import ratelimit
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from comprimemelo.statuses import TaskStatus
+from comprimemelo.domain.statuses import TaskStatus
 
 
 def utcnow() -> dt.datetime:
