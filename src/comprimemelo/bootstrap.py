@@ -104,8 +104,8 @@ def open_backends(
 def build_web(settings: Settings, *, backends: Backends | None = None) -> Flask:
     """The web role's app: its backends, the services that need only settings,
     and the web tuning that applies."""
-    from comprimemelo.passwords import Passwords
-    from comprimemelo.tokens import Tokens
+    from comprimemelo.services.passwords import Passwords
+    from comprimemelo.services.tokens import Tokens
     from comprimemelo.web import WebTuning, create_app
 
     return create_app(

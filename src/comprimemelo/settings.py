@@ -92,7 +92,7 @@ class Settings:
     max_resumable_upload_bytes: int = 20 * GIB
     upload_chunk_bytes: int = 8 * 1024 * 1024
     upload_session_seconds: int = 24 * 3600
-    # Per-user quotas (comprimemelo.quotas); 0 lifts one. Bytes kept (originals,
+    # Per-user quotas (comprimemelo.services.quotas); 0 lifts one. Bytes kept (originals,
     # archives, unfinished uploads), tasks queued or processing, upload
     # sessions open, tasks created per hour (a fixed window from the first).
     quota_storage_bytes: int = 50 * GIB

@@ -3,7 +3,7 @@
 A message says that a task is waiting; it is not a ticket for that task. Each
 delivery runs in its own thread (compression releases the GIL), at most
 ``concurrency`` at a time, and claims the fairest claimable task in the
-database (``claims.claim_next``), so users share the worker slots whatever the
+database (``leases.claim_next``), so users share the worker slots whatever the
 order their tasks were published in. The message is held for as long as its
 task runs, then acked; one that finds nothing to claim is acked at once (every
 other waiting task has a message of its own, or is running under one).
@@ -32,16 +32,17 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import claims, garbage, idempotency, logs, metrics, sealed, uploads
-from comprimemelo.claims import ClaimOutcome
+from comprimemelo import logs, metrics, uploads
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.compression.verify import prove_encrypted
 from comprimemelo.domain.models import Task
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.queue import Delivery, Queue, QueueError
+from comprimemelo.services import garbage, idempotency, leases, sealed
+from comprimemelo.services.leases import ClaimOutcome
+from comprimemelo.services.tasks import archive_key, expire_due, publish, republish_stale
 from comprimemelo.settings import Settings
 from comprimemelo.storage import ObjectNotFound, Storage, StorageError
-from comprimemelo.domain.statuses import TaskStatus
-from comprimemelo.tasks import archive_key, expire_due, publish, republish_stale
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ class Worker:
                 message = letter.message
                 with self.sessions() as session:
                     if message.sealed_password is not None:
-                        claims.adopt_sealed_password(session, message.task_id, message.sealed_password)
+                        leases.adopt_sealed_password(session, message.task_id, message.sealed_password)
                     task = session.get(Task, message.task_id)
                     if task is not None and not TaskStatus(task.status).finished:
                         if not publish(session, self.queue, task):
@@ -311,8 +312,8 @@ class Worker:
         try:
             with self.sessions() as session:
                 if message.sealed_password is not None:
-                    claims.adopt_sealed_password(session, message.task_id, message.sealed_password)
-                claim = claims.claim_next(
+                    leases.adopt_sealed_password(session, message.task_id, message.sealed_password)
+                claim = leases.claim_next(
                     session,
                     self.id,
                     lease_seconds=settings.lease_seconds,
@@ -364,7 +365,7 @@ class Worker:
         key, size = archive.key, archive.size
         try:
             with self.sessions() as session:
-                done = claims.complete(session, task_id, self.id, key=key, size=size)
+                done = leases.complete(session, task_id, self.id, key=key, size=size)
         except SQLAlchemyError as error:
             # Unrecorded, the archive would be an orphan: the next attempt makes its own.
             log.warning("task %s: cannot record the result, will retry: %s", task_id, error)
@@ -446,7 +447,7 @@ class Worker:
             return
         if isinstance(error, ShuttingDown):
             with contextlib.suppress(SQLAlchemyError), self.sessions() as session:
-                claims.release(
+                leases.release(
                     session, task_id, self.id, error="worker stopped", refund_attempt=True
                 )
             delivery.nack()
@@ -461,10 +462,10 @@ class Worker:
                 fmt = task.new_format if task else fmt
                 attempts = task.attempts if task else self.settings.max_attempts
                 if attempts >= self.settings.max_attempts or isinstance(error, Unrecoverable):
-                    claims.fail(session, task_id, self.id, error=reason)
+                    leases.fail(session, task_id, self.id, error=reason)
                     final = True
                 else:
-                    claims.release(session, task_id, self.id, error=reason, retry_after=retry_delay(attempts))
+                    leases.release(session, task_id, self.id, error=reason, retry_after=retry_delay(attempts))
                     final = False
         except SQLAlchemyError as db_error:
             log.warning("task %s: cannot record failure: %s", task_id, db_error)
@@ -501,7 +502,7 @@ class _ProgressReporter:
             return
         try:
             with self._worker.sessions() as session:
-                claims.report_progress(session, self._task_id, self._worker.id, percent)
+                leases.report_progress(session, self._task_id, self._worker.id, percent)
         except SQLAlchemyError as error:
             log.warning("task %s: cannot record progress: %s", self._task_id, error)
             return
@@ -537,7 +538,7 @@ class _Heartbeat:
         while not self._done.wait(lease / 3):
             try:
                 with self._worker.sessions() as session:
-                    held = claims.renew(session, self._task_id, self._worker.id, lease_seconds=lease)
+                    held = leases.renew(session, self._task_id, self._worker.id, lease_seconds=lease)
                 self._delivery.extend(lease)
             except (SQLAlchemyError, QueueError) as error:
                 log.warning("task %s: lease renewal failed: %s", self._task_id, error)

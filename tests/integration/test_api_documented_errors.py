@@ -11,9 +11,9 @@ from schemathesis.checks import not_a_server_error
 
 from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
+from comprimemelo.services.tokens import Tokens
 from comprimemelo.settings import load_settings
 from comprimemelo.web.api.openapi.document import openapi_document
-from comprimemelo.tokens import Tokens
 from tests.conftest import CHEAP_ARGON2, PASSWORD, TEST_SECRET_KEY
 from tests.integration.test_api_fuzz import CHECKS
 
@@ -67,8 +67,8 @@ def client_without_database(tmp_path):
 def verification_token() -> str:
     """A well-signed link token for user 1 (the database is what fails)."""
     from comprimemelo.domain.models import User
+    from comprimemelo.services.verification import make_token
     from comprimemelo.settings import Settings
-    from comprimemelo.verification import make_token
 
     return make_token(User(id=1, email="someone@example.com"), Settings(secret_key=TEST_SECRET_KEY))
 

@@ -204,12 +204,12 @@ def test_delete_removes_the_task_and_its_files(make_user, services):
 
 
 def test_delete_while_processing_is_409(make_user, services):
-    from comprimemelo import claims
+    from comprimemelo.services import leases
 
     user = make_user()
     task = user.upload("a.txt", b"x").json
     with services.sessions() as session:
-        claims.claim(session, task["id"], "w1", lease_seconds=60, max_attempts=3)
+        leases.claim(session, task["id"], "w1", lease_seconds=60, max_attempts=3)
     response = user.client.delete(f"/api/tasks/{task['id']}", headers=user.headers)
     assert response.status_code == 409
     assert error_code(response) == "task_busy"
@@ -316,8 +316,8 @@ def test_a_file_is_found_by_name_in_one_statement_whatever_the_number_of_tasks(m
     their names, another user's files never; and it is one statement, not one per task."""
     import sqlalchemy as sa
 
-    from comprimemelo import tasks as task_service
     from comprimemelo.domain.models import Task
+    from comprimemelo.services import tasks as task_service
 
     user, other = make_user("finder"), make_user("other")
     for index in range(30):

@@ -10,9 +10,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import claims, verification
 from comprimemelo.domain.models import OutboxEvent, User
 from comprimemelo.notifications import task_finished_hook
+from comprimemelo.services import leases, verification
 from tests.conftest import PASSWORD, ApiUser
 
 
@@ -106,8 +106,8 @@ def test_no_task_mail_goes_to_an_unverified_address(services, make_user):
     def finished_mails() -> int:
         task = user.upload("a.txt", b"x").json
         with services.sessions() as session:
-            claims.claim(session, task["id"], "w", lease_seconds=60, max_attempts=3)
-            claims.complete(session, task["id"], "w", key="k", size=1)
+            leases.claim(session, task["id"], "w", lease_seconds=60, max_attempts=3)
+            leases.complete(session, task["id"], "w", key="k", size=1)
         task_finished_hook(services.settings, services.sessions)(task["id"], "processed")
         with services.sessions() as session:
             return session.query(OutboxEvent).filter_by(task_id=task["id"], channel="email").count()

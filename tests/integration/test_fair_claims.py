@@ -10,9 +10,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import claims
-from comprimemelo.claims import ClaimOutcome
 from comprimemelo.domain.models import Task, utcnow
+from comprimemelo.services import leases
+from comprimemelo.services.leases import ClaimOutcome
 from comprimemelo.worker import Worker
 from tests.integration.test_worker import all_finished, run_until
 
@@ -22,7 +22,7 @@ MAX_ATTEMPTS = 3
 
 
 def claim_next(session, worker: str = "w", **options):
-    return claims.claim_next(
+    return leases.claim_next(
         session, worker, lease_seconds=LEASE_SECONDS, max_attempts=options.pop("max_attempts", MAX_ATTEMPTS),
         **options,
     )
@@ -62,7 +62,7 @@ def test_two_floods_take_turns_at_one_slot(make_user, services):
     with services.sessions() as session:
         while (claim := claim_next(session)).outcome is ClaimOutcome.CLAIMED:
             order.append(owner_of(session, claim.task_id))
-            assert claims.complete(session, claim.task_id, "w", key="k", size=1)
+            assert leases.complete(session, claim.task_id, "w", key="k", size=1)
     assert order == [first.id, second.id] * 3
 
 
@@ -74,7 +74,7 @@ def test_the_owner_with_fewer_tasks_running_goes_first(make_user, services):
         taken = [claim_next(session).task_id for _ in range(3)]
         assert [owner_of(session, task_id) for task_id in taken] == [busy.id, idle.id, busy.id]
         # ``idle``'s task ends: it has none running, ``busy`` two, though ``busy`` was served longer ago.
-        assert claims.complete(session, taken[1], "w", key="k", size=1)
+        assert leases.complete(session, taken[1], "w", key="k", size=1)
         assert owner_of(session, claim_next(session).task_id) == idle.id
 
 
@@ -82,9 +82,9 @@ def test_a_retried_task_is_claimed_by_no_one_before_its_backoff_ends(make_user, 
     task_id = make_user().upload("x.txt", b"x").json["id"]
     with services.sessions() as session:
         assert claim_next(session).task_id == task_id
-        assert claims.release(session, task_id, "w", error="boom", retry_after=60)
+        assert leases.release(session, task_id, "w", error="boom", retry_after=60)
         assert claim_next(session).outcome is ClaimOutcome.IDLE
-        assert claims.claim(session, task_id, "w2", lease_seconds=60, max_attempts=3) is ClaimOutcome.BUSY
+        assert leases.claim(session, task_id, "w2", lease_seconds=60, max_attempts=3) is ClaimOutcome.BUSY
         session.execute(sa.update(Task).values(not_before=utcnow() - dt.timedelta(seconds=1)))
         session.commit()
         again = claim_next(session)
@@ -115,7 +115,7 @@ def test_a_message_whose_task_was_taken_claims_another_waiting_task(make_user, s
     user = make_user()
     first, second = (user.upload(f"{name}.txt", b"data " * 100).json["id"] for name in ("a", "b"))
     with services.sessions() as session:
-        assert claims.claim(session, first, "elsewhere", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
+        assert leases.claim(session, first, "elsewhere", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
     delivery = RecordingDelivery(first, "zip")
     Worker(services.settings, services.sessions, services.storage, services.queue).handle(delivery)
     with services.sessions() as session:
@@ -128,7 +128,7 @@ def test_the_fair_pick_reads_tasks_only_through_indexes(services):
     """Cheap whatever the backlog: no full scan of ``tasks`` (PostgreSQL with
     sequential scans off still scans a table that no index serves)."""
     with services.engine.connect() as connection:
-        statement = claims._FAIR_PICK.params(now=utcnow())
+        statement = leases._FAIR_PICK.params(now=utcnow())
         sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
         if connection.dialect.name == "sqlite":
             plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]

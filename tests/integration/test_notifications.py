@@ -12,14 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from comprimemelo import claims
-from comprimemelo.domain.models import OutboxEvent, Task
-from comprimemelo.notifications import Sender, attach_task_webhook, sender as sender_module, signing
-from comprimemelo.notifications import task_finished_hook, validate_task_webhook
-from comprimemelo.notifications.targets import UnsafeTarget, non_public_reason, validate_webhook_url
-from comprimemelo.domain.errors import InvalidInput
-from comprimemelo.settings import Settings
 from comprimemelo.bootstrap import build_web
+from comprimemelo.domain.errors import InvalidInput
+from comprimemelo.domain.models import OutboxEvent, Task
+from comprimemelo.notifications import Sender, attach_task_webhook, signing, task_finished_hook, validate_task_webhook
+from comprimemelo.notifications import sender as sender_module
+from comprimemelo.notifications.targets import UnsafeTarget, non_public_reason, validate_webhook_url
+from comprimemelo.services import leases
+from comprimemelo.settings import Settings
 from tests.conftest import ApiUser, require_or_skip
 from tests.mail import CONFIRM_SUBJECT, task_mail
 from tests.processes import free_port
@@ -106,11 +106,11 @@ def strict_client(services):
 def finish(services, task_id: int, status: str = "processed") -> None:
     """Mark the task finished the way the worker does, then call the worker's hook."""
     with services.sessions() as session:
-        claims.claim(session, task_id, "worker-1", lease_seconds=60, max_attempts=3)
+        leases.claim(session, task_id, "worker-1", lease_seconds=60, max_attempts=3)
         if status == "processed":
-            assert claims.complete(session, task_id, "worker-1", key="archive-key", size=5)
+            assert leases.complete(session, task_id, "worker-1", key="archive-key", size=5)
         else:
-            assert claims.fail(session, task_id, "worker-1", error="CompressionError: broken input")
+            assert leases.fail(session, task_id, "worker-1", error="CompressionError: broken input")
     task_finished_hook(services.settings, services.sessions)(task_id, status)
 
 
@@ -388,8 +388,8 @@ def test_recording_is_idempotent_and_the_sweep_recovers_a_missed_one(services, m
     task_finished_hook(services.settings, services.sessions)(task["id"], "processed")
     missed = user.upload("b.txt", b"x").json
     with services.sessions() as session:  # finished, but the worker died before its hook
-        claims.claim(session, missed["id"], "w", lease_seconds=60, max_attempts=3)
-        claims.complete(session, missed["id"], "w", key="k", size=1)
+        leases.claim(session, missed["id"], "w", lease_seconds=60, max_attempts=3)
+        leases.complete(session, missed["id"], "w", key="k", size=1)
     monkeypatch.setattr(sender_module, "RECOVERY_GRACE", sender_module.dt.timedelta(0))
     sender_for(services).sweep()
     with services.sessions() as session:

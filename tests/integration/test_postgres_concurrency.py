@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from comprimemelo import claims, db
+from comprimemelo import db
 from comprimemelo.db import migrate
-from comprimemelo.claims import ClaimOutcome
 from comprimemelo.domain.models import Task, User
+from comprimemelo.services import leases
+from comprimemelo.services.leases import ClaimOutcome
 from comprimemelo.settings import load_settings
 from tests.conftest import TEST_SECRET_KEY
 
@@ -92,7 +93,7 @@ def test_each_task_is_claimed_exactly_once_by_racing_workers(postgres_url, tmp_p
             start.wait()
             with sessions() as session:
                 for task_id in order:
-                    outcome = claims.claim(session, task_id, worker, lease_seconds=60, max_attempts=3)
+                    outcome = leases.claim(session, task_id, worker, lease_seconds=60, max_attempts=3)
                     with lock:
                         outcomes[task_id].append((worker, outcome))
         except BaseException as error:  # surfaced below

@@ -10,9 +10,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import claims, quotas
 from comprimemelo.domain.models import Task, UploadSession, User, utcnow
 from comprimemelo.domain.statuses import TaskStatus
+from comprimemelo.services import leases, quotas
 from tests.conftest import ApiUser, app_with
 
 
@@ -77,8 +77,8 @@ def test_the_live_tasks_quota_frees_when_a_task_finishes(quota_client, services)
     assert_quota(user.upload("3.txt", b"x"), "live_tasks", 429, 2, 2)
     sessions = app.extensions["comprimemelo"].sessions
     with sessions() as session:
-        claims.claim(session, ids[0], "w", lease_seconds=60, max_attempts=3)
-        assert claims.complete(session, ids[0], "w", key="k", size=1)
+        leases.claim(session, ids[0], "w", lease_seconds=60, max_attempts=3)
+        assert leases.complete(session, ids[0], "w", key="k", size=1)
     assert user.upload("3.txt", b"x").status_code == 201
 
 
@@ -162,7 +162,7 @@ def test_two_concurrent_tasks_cannot_both_take_the_last_room(services, make_user
 
 
 def test_usage_stays_what_the_tables_hold_through_a_tasks_life(client, make_user, services):
-    from comprimemelo.tasks import expire_due
+    from comprimemelo.services.tasks import expire_due
 
     user = make_user("ledger")
     task = user.upload("a.txt", b"a" * 300).json
@@ -174,10 +174,10 @@ def test_usage_stays_what_the_tables_hold_through_a_tasks_life(client, make_user
                        headers=user.headers).status_code == 201
     assert kept(services.engine, user.id) == recomputed(services.engine, user.id) == (354, 3, 0)
     with services.sessions() as session:
-        claims.claim(session, task["id"], "w", lease_seconds=60, max_attempts=3)
-        claims.complete(session, task["id"], "w", key="archive", size=20)
-        claims.claim(session, other["id"], "w", lease_seconds=60, max_attempts=3)
-        claims.fail(session, other["id"], "w", error="broken")
+        leases.claim(session, task["id"], "w", lease_seconds=60, max_attempts=3)
+        leases.complete(session, task["id"], "w", key="archive", size=20)
+        leases.claim(session, other["id"], "w", lease_seconds=60, max_attempts=3)
+        leases.fail(session, other["id"], "w", error="broken")
     assert kept(services.engine, user.id) == recomputed(services.engine, user.id) == (374, 1, 0)
     with services.sessions() as session:
         expire_due(session, services.storage, now=utcnow() + dt.timedelta(days=400))

@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from comprimemelo import claims
 from comprimemelo.domain.models import Task, utcnow
+from comprimemelo.services import leases
 from comprimemelo.storage import ObjectNotFound
 from comprimemelo.worker import Worker, _ProgressReporter
 from tests.integration.test_worker import all_finished, run_until
@@ -48,7 +48,7 @@ def test_a_task_being_processed_expires_only_after_it_ends(make_user, services):
     user = make_user()
     task_id = user.upload("busy.txt", b"x").json["id"]
     with services.sessions() as session:
-        claims.claim(session, task_id, "other-worker", lease_seconds=60, max_attempts=3)
+        leases.claim(session, task_id, "other-worker", lease_seconds=60, max_attempts=3)
     backdate(services, task_id)
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
     assert worker.expire_due() == 0
@@ -61,7 +61,7 @@ def test_progress_is_recorded_for_the_lease_holder_at_most_once_a_second(make_us
     task_id = user.upload("big.txt", b"x").json["id"]
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
     with services.sessions() as session:
-        claims.claim(session, task_id, worker.id, lease_seconds=60, max_attempts=3)
+        leases.claim(session, task_id, worker.id, lease_seconds=60, max_attempts=3)
 
     def progress() -> int | None:
         return user.client.get(f"/api/tasks/{task_id}", headers=user.headers).json["progress"]

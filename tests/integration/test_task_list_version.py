@@ -8,8 +8,8 @@ import importlib
 import pytest
 import sqlalchemy as sa
 
-from comprimemelo import tasks as task_service
 from comprimemelo.domain.models import Task, TaskFile, User
+from comprimemelo.services import tasks as task_service
 
 VERSIONS = importlib.import_module("comprimemelo.db.migrations.versions.0006_tasks_version")
 LISTED = [f.name for f in dataclasses.fields(task_service.TaskView) if f.name not in ("id", "files")]

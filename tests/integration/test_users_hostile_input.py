@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from comprimemelo import users
 from comprimemelo.domain.errors import InvalidInput, Unauthorized
-from comprimemelo.passwords import Passwords
+from comprimemelo.services import users
+from comprimemelo.services.passwords import Passwords
 from tests.conftest import PASSWORD
 
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from comprimemelo import claims
-from comprimemelo.claims import ClaimOutcome
 from comprimemelo.domain.models import Task
+from comprimemelo.services import leases
+from comprimemelo.services.leases import ClaimOutcome
 from comprimemelo.storage.local import LocalStorage
 from comprimemelo.worker import Worker, retry_delay
 from tests.archives import read_members
@@ -86,15 +86,15 @@ def test_a_task_with_an_expired_lease_is_taken_over(make_user, services):
     user = make_user()
     task = user.upload("a.txt", b"abc").json
     with services.sessions() as session:
-        assert claims.claim(session, task["id"], "dead", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
-        assert claims.claim(session, task["id"], "other", lease_seconds=60, max_attempts=3) is ClaimOutcome.BUSY
+        assert leases.claim(session, task["id"], "dead", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
+        assert leases.claim(session, task["id"], "other", lease_seconds=60, max_attempts=3) is ClaimOutcome.BUSY
         session.get(Task, task["id"]).lease_expires_at = session.get(Task, task["id"]).created_at
         session.commit()
-        assert claims.claim(session, task["id"], "other", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
+        assert leases.claim(session, task["id"], "other", lease_seconds=60, max_attempts=3) is ClaimOutcome.CLAIMED
         # The dead worker's late result is refused.
-        assert not claims.complete(session, task["id"], "dead", key="k", size=1)
-        assert claims.complete(session, task["id"], "other", key="k2", size=1)
-        assert claims.claim(session, task["id"], "third", lease_seconds=60, max_attempts=3) is ClaimOutcome.FINISHED
+        assert not leases.complete(session, task["id"], "dead", key="k", size=1)
+        assert leases.complete(session, task["id"], "other", key="k2", size=1)
+        assert leases.claim(session, task["id"], "third", lease_seconds=60, max_attempts=3) is ClaimOutcome.FINISHED
 
 
 class RecordingDelivery:

@@ -11,11 +11,11 @@ import pytest
 import pyzipper
 import sqlalchemy as sa
 
-from comprimemelo import intake, sealed, tasks
 from comprimemelo import worker as worker_module
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.queue import TaskMessage
+from comprimemelo.services import intake, sealed, tasks
 from comprimemelo.worker import PASSWORD_LOST, Worker
 from tests.integration.test_worker import all_finished, run_until
 

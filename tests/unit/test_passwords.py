@@ -5,7 +5,7 @@ from __future__ import annotations
 import argon2
 import pytest
 
-from comprimemelo.passwords import Passwords, common_passwords
+from comprimemelo.services.passwords import Passwords, common_passwords
 from comprimemelo.settings import Settings
 from tests.conftest import CHEAP_ARGON2
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from comprimemelo.sealed import Unsealable, seal, unseal
+from comprimemelo.services.sealed import Unsealable, seal, unseal
 
 KEY = "Zq8vN3kP0xW7rT2mB5yH9cL4dF6gJ1sA-key"
 

@@ -8,8 +8,8 @@ from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.domain.errors import Unauthorized
 from comprimemelo.domain.models import User
+from comprimemelo.services.tokens import Tokens
 from comprimemelo.settings import load_settings
-from comprimemelo.tokens import Tokens
 from tests.conftest import TEST_SECRET_KEY
 
 

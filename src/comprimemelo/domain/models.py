@@ -62,7 +62,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(254))
     # Lower-cased copy, unique: the account that holds the address (log-in by
-    # e-mail finds it). An account that does not (``comprimemelo.verification``)
+    # e-mail finds it). An account that does not (``comprimemelo.services.verification``)
     # has a placeholder without "@" here; ``email`` keeps what it signed up with.
     email_lower: Mapped[str] = mapped_column(String(254), unique=True)
     # When the address was proven by a signed link; no mail goes to it before.
@@ -72,7 +72,7 @@ class User(Base):
     # One more whenever the user's task list changes: kept by database triggers
     # (migration 0006), read by ``web.tasklists``. Never written by the app.
     tasks_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    # Usage for quotas (``comprimemelo.quotas``), kept by database triggers
+    # Usage for quotas (``comprimemelo.services.quotas``), kept by database triggers
     # (migration 0009): bytes kept (originals, archives, unfinished uploads'
     # declared sizes), tasks queued or processing, upload sessions open.
     stored_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
@@ -119,7 +119,7 @@ class Task(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The archive is password-protected (the password itself is never stored in clear).
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # The archive password sealed (``comprimemelo.sealed``) for whichever worker
+    # The archive password sealed (``comprimemelo.services.sealed``) for whichever worker
     # claims the task; kept only until the task finishes, fails or expires.
     sealed_password: Mapped[str | None] = mapped_column(Text, nullable=True)
     # A failed attempt's backoff: the task is not claimed again before this.

@@ -62,7 +62,7 @@ def record_task_finished(session: Session, task_id: int, status: str, settings: 
     prefs = session.get(NotificationSettings, task.owner_id)
     if prefs is not None and prefs.email_enabled:
         owner = session.get(User, task.owner_id)
-        # Mail goes only to an address its holder proved (comprimemelo.verification).
+        # Mail goes only to an address its holder proved (comprimemelo.services.verification).
         if owner is not None and owner.email_verified_at is not None and "@" in owner.email_lower:
             targets[Scope.EMAIL] = owner.email
     if prefs is not None and prefs.webhook_url and prefs.webhook_disabled_at is None:

@@ -28,7 +28,7 @@ class TaskMessage:
     """The whole message: small, JSON, and never trusted beyond its fields.
 
     ``sealed_password`` is a copy of an encrypted task's sealed password
-    (``comprimemelo.sealed``), left out of the JSON when there is none. Workers
+    (``comprimemelo.services.sealed``), left out of the JSON when there is none. Workers
     read the task's own (``Task.sealed_password``, set at creation): the copy is
     for workers from before migration 0007, which read it here only, so web and
     workers of both versions work together during an update. A message from

@@ -27,10 +27,10 @@ from typing import ContextManager, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import quotas
 from comprimemelo.compression import sanitize_arcname
 from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from comprimemelo.domain.models import UploadSession, utcnow
+from comprimemelo.services import quotas
 from comprimemelo.settings import Settings
 from comprimemelo.storage import Storage, StorageError
 

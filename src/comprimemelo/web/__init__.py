@@ -16,8 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from comprimemelo import metrics
 from comprimemelo.bootstrap import Backends
 from comprimemelo.db import turns
-from comprimemelo.passwords import Passwords
-from comprimemelo.tokens import Tokens
+from comprimemelo.services.passwords import Passwords
+from comprimemelo.services.tokens import Tokens
 from comprimemelo.web import context, tasklists
 from comprimemelo.web.api import account, auth, notifications, system, tasks, uploads
 from comprimemelo.web.middleware import bodies, errors, multipart, observability, ratelimit

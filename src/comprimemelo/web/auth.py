@@ -15,7 +15,7 @@ import hmac
 from flask import g, request
 
 from comprimemelo.domain.errors import Unauthorized
-from comprimemelo.tokens import Caller, Claims
+from comprimemelo.services.tokens import Caller, Claims
 from comprimemelo.web.context import current_settings, db_connection, tokens
 
 SESSION_COOKIE = "comprimemelo_session"

@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.bootstrap import Backends
 from comprimemelo.db import turns
-from comprimemelo.passwords import Passwords
+from comprimemelo.services.passwords import Passwords
+from comprimemelo.services.tokens import Tokens
 from comprimemelo.settings import Settings
-from comprimemelo.tokens import Tokens
 from comprimemelo.uploads import UploadTarget
 
 # Where the app keeps what ``create_app`` was given.
 BACKENDS = "comprimemelo"
-PASSWORDS = "comprimemelo.passwords"
-TOKENS = "comprimemelo.tokens"
+PASSWORDS = "comprimemelo.services.passwords"
+TOKENS = "comprimemelo.services.tokens"
 
 
 def backends() -> Backends:

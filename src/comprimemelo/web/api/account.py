@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from comprimemelo import accounts, garbage, quotas, verification
 from comprimemelo.domain.errors import Forbidden, TooManyRequests, Unauthorized
 from comprimemelo.domain.models import User
-from comprimemelo.notifications.outbox import MAIL_WINDOW
 from comprimemelo.domain.timestamps import iso_utc
-from comprimemelo.web.middleware import ratelimit
+from comprimemelo.notifications.outbox import MAIL_WINDOW
+from comprimemelo.services import accounts, garbage, quotas, verification
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import (
     backends,
     current_settings,
@@ -21,6 +19,8 @@ from comprimemelo.web.context import (
     passwords,
     release_database,
 )
+from comprimemelo.web.middleware import ratelimit
+from comprimemelo.web.middleware.bodies import json_object
 
 bp = Blueprint("api_account", __name__, url_prefix="/api")
 

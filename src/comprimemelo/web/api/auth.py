@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from comprimemelo import users
 from comprimemelo.domain.errors import InvalidInput
-from comprimemelo.web.middleware import ratelimit
+from comprimemelo.services import users
 from comprimemelo.web.auth import current_claims, login_required
-from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import current_settings, db_session, passwords, tokens
+from comprimemelo.web.middleware import ratelimit
+from comprimemelo.web.middleware.bodies import json_object
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/auth")
 

@@ -1,4 +1,4 @@
-"""The ``Idempotency-Key`` header on creating endpoints (see ``comprimemelo.idempotency``)."""
+"""The ``Idempotency-Key`` header on creating endpoints (see ``comprimemelo.services.idempotency``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from flask import request
 from sqlalchemy.orm import Session
 
-from comprimemelo import idempotency
+from comprimemelo.services import idempotency
 from comprimemelo.web.auth import current_user_id
 from comprimemelo.web.context import database_turn
 

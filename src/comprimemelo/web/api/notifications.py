@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from comprimemelo import tasks as task_service
 from comprimemelo.domain.errors import InvalidInput, NotFound
 from comprimemelo.domain.models import NotificationSettings
-from comprimemelo.notifications import preferences
 from comprimemelo.domain.timestamps import iso_utc
+from comprimemelo.notifications import preferences
+from comprimemelo.services import tasks as task_service
 from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
-from comprimemelo.web.middleware.bodies import json_object
 from comprimemelo.web.context import current_settings, db_session
+from comprimemelo.web.middleware.bodies import json_object
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api")
 

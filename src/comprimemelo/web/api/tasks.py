@@ -7,18 +7,19 @@ import os
 
 from flask import Blueprint, Response, current_app, redirect, request, send_file, url_for
 
-from comprimemelo import garbage, intake, sealed
-from comprimemelo import tasks as task_service
 from comprimemelo.compression import ArchiveFormat, CompressionError, Preset, UnsupportedFormat
 from comprimemelo.compression.encryption import check_password
 from comprimemelo.domain.errors import Conflict, Gone, InvalidInput, NotFound, UnsupportedMediaType
-from comprimemelo.intake import CreateTask, Upload
 from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.domain.statuses import TaskStatus
-from comprimemelo.tasks import ORIGINAL_MEDIA_TYPE
 from comprimemelo.domain.timestamps import iso_utc
+from comprimemelo.services import garbage, intake, sealed
+from comprimemelo.services import tasks as task_service
+from comprimemelo.services.intake import CreateTask, Upload
+from comprimemelo.services.tasks import ORIGINAL_MEDIA_TYPE
+from comprimemelo.web import tasklists
+from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.auth import current_tasks_version, current_user_id, login_required
-from comprimemelo.web.middleware.bodies import accepts_body
 from comprimemelo.web.context import (
     backends,
     current_settings,
@@ -28,8 +29,7 @@ from comprimemelo.web.context import (
     release_database,
     upload_target,
 )
-from comprimemelo.web.api.idempotency import Recorder, idempotent
-from comprimemelo.web import tasklists
+from comprimemelo.web.middleware.bodies import accepts_body
 from comprimemelo.web.params import int_arg
 
 bp = Blueprint("api_tasks", __name__, url_prefix="/api")
@@ -194,12 +194,12 @@ def create_task():
 
 
 def seal_password(password: str | None) -> str | None:
-    """An archive password sealed for its trip to the worker (``comprimemelo.sealed``)."""
+    """An archive password sealed for its trip to the worker (``comprimemelo.services.sealed``)."""
     return sealed.seal(password, current_settings().secret_key) if password else None
 
 
 def submit(command: CreateTask, record: Recorder) -> tuple[dict, int]:
-    """Run ``command`` (``comprimemelo.intake``) in short turns at the database."""
+    """Run ``command`` (``comprimemelo.services.intake``) in short turns at the database."""
     app = backends()
     task = intake.create_task(
         database_turn, app.storage, app.queue, app.settings, command,

@@ -20,8 +20,9 @@ from comprimemelo import uploads as upload_service
 from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound
 from comprimemelo.domain.models import UploadSession, utcnow
 from comprimemelo.domain.timestamps import iso_utc
+from comprimemelo.services.intake import CreateTask
 from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState
-from comprimemelo.intake import CreateTask
+from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.api.tasks import (
     PASSWORD_FIELD,
     RETENTION_FIELD,
@@ -35,9 +36,8 @@ from comprimemelo.web.api.tasks import (
     task_location,
 )
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
-from comprimemelo.web.middleware.bodies import accepts_body, json_object
 from comprimemelo.web.context import current_settings, database_turn, db_session, release_database, upload_target
-from comprimemelo.web.api.idempotency import Recorder, idempotent
+from comprimemelo.web.middleware.bodies import accepts_body, json_object
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
 

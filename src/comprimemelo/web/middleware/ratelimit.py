@@ -22,10 +22,10 @@ import limits.strategies
 from flask import Flask, current_app, request
 from sqlalchemy.orm import Session
 
-from comprimemelo import users
 from comprimemelo.domain.errors import TooManyRequests, Unauthorized
 from comprimemelo.domain.models import User
-from comprimemelo.passwords import Passwords
+from comprimemelo.services import users
+from comprimemelo.services.passwords import Passwords
 from comprimemelo.settings import Settings
 
 EXTENSION = "comprimemelo.rate_limits"

@@ -32,14 +32,14 @@ from flask import (
 )
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from comprimemelo import tasks as task_service
-from comprimemelo import quotas, users, verification
 from comprimemelo.domain.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from comprimemelo.domain.models import User
-from comprimemelo.tokens import Claims
-from comprimemelo.web.middleware import ratelimit
+from comprimemelo.services import quotas, users, verification
+from comprimemelo.services import tasks as task_service
+from comprimemelo.services.tokens import Claims
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
 from comprimemelo.web.context import current_settings, db_connection, db_session, passwords, tokens
+from comprimemelo.web.middleware import ratelimit
 
 bp = Blueprint("ui", __name__)
 

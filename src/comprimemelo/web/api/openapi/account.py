@@ -3,8 +3,7 @@ into ``openapi.openapi_document`` (as ``openapi_notifications`` is)."""
 
 from __future__ import annotations
 
-from comprimemelo.quotas import Quota
-from comprimemelo.web.middleware.bodies import SMALL_BODY_BYTES
+from comprimemelo.services.quotas import Quota
 from comprimemelo.web.api.openapi.document import (
     RETRY_AFTER,
     SECURED,
@@ -15,6 +14,7 @@ from comprimemelo.web.api.openapi.document import (
     _json,
     _ref,
 )
+from comprimemelo.web.middleware.bodies import SMALL_BODY_BYTES
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 OPTIONAL_RETRY_AFTER = {name: {**header, "required": False} for name, header in RETRY_AFTER.items()}

@@ -1,5 +1,5 @@
 """What users do with tasks: list, read, delete; and the sweeps that republish
-and expire them. Creating one is ``comprimemelo.intake``'s."""
+and expire them. Creating one is ``comprimemelo.services.intake``'s."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
-from comprimemelo import garbage
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.domain.errors import Conflict, NotFound
 from comprimemelo.domain.models import Task, TaskFile, UTCDateTime, utcnow
-from comprimemelo.queue import Queue, QueueError, TaskMessage
 from comprimemelo.domain.statuses import TaskStatus
-from comprimemelo.storage import Storage, StorageError
 from comprimemelo.domain.timestamps import iso_utc_sql
+from comprimemelo.queue import Queue, QueueError, TaskMessage
+from comprimemelo.services import garbage
+from comprimemelo.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.domain.errors import Conflict, InvalidInput, Unauthorized
 from comprimemelo.domain.models import User
-from comprimemelo import verification
-from comprimemelo.passwords import Passwords
+from comprimemelo.services import verification
+from comprimemelo.services.passwords import Passwords
 from comprimemelo.settings import Settings
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")

@@ -33,16 +33,16 @@ from typing import BinaryIO, ContextManager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from comprimemelo import quotas
 from comprimemelo.compression import ArchiveFormat, unique_arcnames
 from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from comprimemelo.domain.models import Task, TaskFile, UploadSession, utcnow
+from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.notifications import attach_task_webhook, validate_task_webhook
 from comprimemelo.queue import Queue, QueueError, TaskMessage
+from comprimemelo.services import quotas
+from comprimemelo.services.tasks import delete_objects, original_key
 from comprimemelo.settings import Settings
-from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.storage import Storage
-from comprimemelo.tasks import delete_objects, original_key
 from comprimemelo.uploads import SessionGone, UploadIncomplete, UploadState, UploadTarget, get_session
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class CreateTask:
     fmt: ArchiveFormat
     level: int | None
     expires_at: dt.datetime | None = None
-    # An encrypted archive's password, sealed (``comprimemelo.sealed``): kept
+    # An encrypted archive's password, sealed (``comprimemelo.services.sealed``): kept
     # on the task until it finishes (and copied into its message, see TaskMessage).
     sealed_password: str | None = field(default=None, repr=False)
     webhook_url: str | None = None

@@ -18,8 +18,8 @@ from typing import ContextManager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from comprimemelo import garbage
 from comprimemelo.domain.models import Task, TaskFile, UploadSession, User
+from comprimemelo.services import garbage
 from comprimemelo.uploads import UploadState
 
 
