@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from comprimemelo.notifications import Sender
-    from comprimemelo.uploads import UploadTarget
+    from comprimemelo.storage.resumable import UploadTarget
     from comprimemelo.worker import Worker
 
 
@@ -48,7 +48,7 @@ class Backends:
 
         :raise ValueError: for a storage without resumable uploads (a test's fake).
         """
-        from comprimemelo.uploads import open_target
+        from comprimemelo.storage.resumable import open_target
 
         return open_target(self.storage)
 

@@ -32,13 +32,13 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from comprimemelo import logs, metrics, uploads
+from comprimemelo import logs, metrics
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.compression.verify import prove_encrypted
 from comprimemelo.domain.models import Task
 from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.queue import Delivery, Queue, QueueError
-from comprimemelo.services import garbage, idempotency, leases, sealed
+from comprimemelo.services import garbage, idempotency, leases, sealed, uploads
 from comprimemelo.services.leases import ClaimOutcome
 from comprimemelo.services.tasks import archive_key, expire_due, publish, republish_stale
 from comprimemelo.settings import Settings

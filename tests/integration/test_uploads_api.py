@@ -10,8 +10,9 @@ import os
 
 import pytest
 
-from comprimemelo import uploads
 from comprimemelo.domain.models import UploadSession
+from comprimemelo.services import uploads
+from comprimemelo.storage.resumable import open_target
 from comprimemelo.worker import Worker
 from tests.archives import read_members
 from tests.integration.test_worker import all_finished, run_until
@@ -97,7 +98,7 @@ def test_interrupted_chunk_resumes_from_the_bytes_on_disk(make_user, client, ser
             self.sent += len(piece)
             return piece
 
-    target = uploads.open_target(services.storage)
+    target = open_target(services.storage)
     with services.sessions() as db:
         key = db.get(UploadSession, session["id"]).storage_key
     with pytest.raises(ConnectionResetError):

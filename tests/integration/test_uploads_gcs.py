@@ -17,9 +17,10 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from comprimemelo import db, uploads
+from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.domain.models import UploadSession
+from comprimemelo.services import uploads
 from comprimemelo.storage import open_storage
 from comprimemelo.worker import Worker
 from tests.archives import read_members
@@ -94,7 +95,7 @@ def test_chunks_go_to_storage_directly_and_resume(gcs_client, gcs_services, gcs_
 
 
 def test_only_this_sites_pages_get_a_session_for_their_origin(gcs_client, monkeypatch):
-    from comprimemelo.uploads.gcs import GcsUploads
+    from comprimemelo.storage.resumable.gcs import GcsUploads
 
     seen = []
     begin = GcsUploads.begin

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from comprimemelo import db
-from comprimemelo.bootstrap import build_web, open_backends
+from comprimemelo.bootstrap import open_backends
 from comprimemelo.domain.errors import Unauthorized
 from comprimemelo.domain.models import User
 from comprimemelo.services.tokens import Tokens

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from comprimemelo.domain.models import Task, TaskFile, UploadSession, User
 from comprimemelo.services import garbage
-from comprimemelo.uploads import UploadState
+from comprimemelo.services.uploads import UploadState
 
 
 def delete_account(turns: Callable[[], ContextManager[Session]], user_id: int) -> list[int]:

@@ -16,9 +16,10 @@ from typing import ContextManager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from comprimemelo import uploads
 from comprimemelo.domain.models import StorageGarbage
+from comprimemelo.services import uploads
 from comprimemelo.storage import Storage, StorageError
+from comprimemelo.storage.resumable import target_for
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def collect(
 def _abandon_upload(storage: Storage, key: str, upload_url: str | None) -> None:
     """An upload's object, and if unfinished its backend session and partial bytes."""
     try:
-        target = uploads.target_for(storage)
+        target = target_for(storage)
     except ValueError:  # a storage without resumable uploads
         storage.delete(key)
         return

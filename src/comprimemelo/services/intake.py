@@ -41,9 +41,10 @@ from comprimemelo.notifications import attach_task_webhook, validate_task_webhoo
 from comprimemelo.queue import Queue, QueueError, TaskMessage
 from comprimemelo.services import quotas
 from comprimemelo.services.tasks import delete_objects, original_key
+from comprimemelo.services.uploads import UploadIncomplete, UploadState, get_session
 from comprimemelo.settings import Settings
 from comprimemelo.storage import Storage
-from comprimemelo.uploads import SessionGone, UploadIncomplete, UploadState, UploadTarget, get_session
+from comprimemelo.storage.resumable import SessionGone, UploadTarget
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from comprimemelo.db import turns
 from comprimemelo.services.passwords import Passwords
 from comprimemelo.services.tokens import Tokens
 from comprimemelo.settings import Settings
-from comprimemelo.uploads import UploadTarget
+from comprimemelo.storage.resumable import UploadTarget
 
 # Where the app keeps what ``create_app`` was given.
 BACKENDS = "comprimemelo"

@@ -16,12 +16,13 @@ import re
 
 from flask import Blueprint, jsonify, request, url_for
 
-from comprimemelo import uploads as upload_service
 from comprimemelo.domain.errors import Conflict, InvalidInput, NotFound
 from comprimemelo.domain.models import UploadSession, utcnow
 from comprimemelo.domain.timestamps import iso_utc
+from comprimemelo.services import uploads as upload_service
 from comprimemelo.services.intake import CreateTask
-from comprimemelo.uploads import OffsetMismatch, SessionGone, UploadIncomplete, UploadState
+from comprimemelo.services.uploads import UploadIncomplete, UploadState
+from comprimemelo.storage.resumable import OffsetMismatch, SessionGone
 from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.api.tasks import (
     PASSWORD_FIELD,

@@ -14,7 +14,7 @@ from comprimemelo import __version__
 from comprimemelo.compression import ArchiveFormat, Preset
 from comprimemelo.compression.encryption import MAX_PASSWORD_CHARS
 from comprimemelo.services.passwords import MAX_PASSWORD_LENGTH
-from comprimemelo.uploads import UploadState
+from comprimemelo.services.uploads import UploadState
 from comprimemelo.web.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from comprimemelo.web.api.idempotency import REPLAYED_HEADER
 from comprimemelo.web.api.tasks import MAX_TASK_ID, ORIGINAL_MEDIA_TYPE

@@ -26,7 +26,7 @@ from google.auth import exceptions as auth_exceptions
 
 from comprimemelo.domain.errors import Conflict
 from comprimemelo.storage import StorageError
-from comprimemelo.uploads import SessionGone
+from comprimemelo.storage.resumable import SessionGone
 
 CONTENT_TYPE = "application/octet-stream"
 REQUEST_TIMEOUT_SECONDS = 30

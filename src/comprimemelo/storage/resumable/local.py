@@ -22,7 +22,7 @@ from comprimemelo.domain.errors import Conflict
 from comprimemelo.server.event_loop import off_the_event_loop
 from comprimemelo.storage import StorageError
 from comprimemelo.storage.local import TEMP_DIR_NAME, LocalStorage
-from comprimemelo.uploads import OffsetMismatch, SessionGone
+from comprimemelo.storage.resumable import OffsetMismatch, SessionGone
 
 PARTS_DIR_NAME = "uploads"
 READ_BYTES = 1024 * 1024

@@ -2,14 +2,14 @@
 
 A client opens a session (``create_session``), sends the bytes in chunks to the
 session's upload URL (resuming from ``refresh``'s offset after any interruption)
-and submits one or several finished sessions as a task (``intake.create_task``). The bytes
-never pass through the web tier on Cloud Storage, and are appended straight to
-a part file beside the storage folder in embedded mode.
+and submits one or several finished sessions as a task (``intake.create_task``).
+The bytes never pass through the web tier on Cloud Storage, and are appended
+straight to a part file beside the storage folder in embedded mode.
 
-The port, ``UploadTarget``, has two adapters named by technology:
-``LocalUploads`` (the app serves ``PUT /api/uploads/<id>``) and ``GcsUploads``
-(a Cloud Storage resumable session the client uploads to directly).
-Sessions idle past ``expires_at`` are abandoned: ``sweep_abandoned`` (called by
+Where the bytes go is the port ``storage.resumable.UploadTarget`` and its
+adapters (``LocalUploads``: the app serves ``PUT /api/uploads/<id>``;
+``GcsUploads``: a Cloud Storage resumable session the client uploads to
+directly). Sessions idle past ``expires_at`` are abandoned: ``sweep_abandoned`` (called by
 the worker's periodic sweep) drops their bytes and rows.
 """
 
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from typing import ContextManager, Protocol
+from typing import ContextManager
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +32,7 @@ from comprimemelo.domain.models import UploadSession, utcnow
 from comprimemelo.services import quotas
 from comprimemelo.settings import Settings
 from comprimemelo.storage import Storage, StorageError
+from comprimemelo.storage.resumable import SessionGone, UploadTarget, target_for
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,6 @@ class UploadState(str, enum.Enum):
     SUBMITTED = "submitted"  # an input of ``task_id``: the object now belongs to the task
 
 
-class OffsetMismatch(Conflict):
-    """A chunk did not start where the stored bytes end; ``offset`` says where."""
-
-    code = "offset_mismatch"
-
-    def __init__(self, offset: int, message: str | None = None) -> None:
-        super().__init__(message or f"the next chunk must start at byte {offset}")
-        self.offset = offset
-
-
 class UploadIncomplete(Conflict):
     """Submitted before every byte arrived."""
 
@@ -68,53 +58,6 @@ class UploadIncomplete(Conflict):
     def __init__(self, upload_id: str, offset: int, size: int) -> None:
         super().__init__(f"upload {upload_id} has {offset} of {size} bytes; send the rest first")
         self.offset = offset
-
-
-class SessionGone(Exception):
-    """The backend no longer knows the session (cancelled or expired there)."""
-
-
-class UploadTarget(Protocol):
-    """Where a session's bytes go before the object appears under its key."""
-
-    def begin(self, key: str, size: int, origin: str | None) -> str | None:
-        """Prepare to receive exactly ``size`` bytes for ``key``.
-
-        :return: the URL the client sends chunks to, or ``None`` when this app
-            takes them (``PUT /api/uploads/<id>``).
-        """
-
-    def received(self, key: str, size: int, upload_url: str | None) -> int:
-        """Bytes durably stored so far (``size`` once complete).
-
-        :raise SessionGone: if the backend dropped the session.
-        """
-
-    def finish(self, key: str, size: int) -> None:
-        """Make the complete object visible under ``key`` (idempotent).
-
-        :raise Conflict: if the stored object is not exactly ``size`` bytes.
-        """
-
-    def abandon(self, key: str, upload_url: str | None) -> None:
-        """Drop the bytes received and the object, if any (idempotent)."""
-
-
-def open_target(storage: Storage) -> UploadTarget:
-    """The adapter that matches ``storage``'s technology."""
-    from comprimemelo.storage.local import LocalStorage
-
-    if isinstance(storage, LocalStorage):
-        from comprimemelo.uploads.local import LocalUploads
-
-        return LocalUploads(storage)
-    from comprimemelo.storage.gcs import GcsStorage
-
-    if isinstance(storage, GcsStorage):
-        from comprimemelo.uploads.gcs import GcsUploads
-
-        return GcsUploads.for_storage(storage)
-    raise ValueError(f"no resumable uploads for {type(storage).__name__}")
 
 
 def _expiry(settings: Settings) -> dt.datetime:
@@ -268,15 +211,6 @@ def _forget(db: Session, target: UploadTarget, row: UploadSession) -> None:
     target.abandon(row.storage_key, row.upload_url)
     db.delete(row)
     db.commit()
-
-
-@functools.lru_cache(maxsize=4)
-def target_for(storage: Storage) -> UploadTarget:
-    """One adapter per storage for the periodic sweeps (a Cloud Storage client is not free).
-
-    :raise ValueError: for a storage without resumable uploads (a test's fake).
-    """
-    return open_target(storage)
 
 
 def sweep_abandoned(
