@@ -96,7 +96,7 @@ def test_files_storage_could_not_delete_go_at_the_next_sweep(client, make_user, 
     assert stored_files(services)  # still there, and recorded
     with services.engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM storage_garbage")) == 1
-    Worker(services.settings, services.sessions, services.storage, services.queue).sweep()
+    Worker(services.settings, services.sessions, services.storage, services.queue).sweeps.run()
     assert stored_files(services) == []
     with services.engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM storage_garbage")) == 0

@@ -13,7 +13,6 @@ import pyzipper
 from comprimemelo.domain.models import IdempotencyKey, Task
 from comprimemelo.worker import Worker
 from tests.archives import read_members
-from tests.integration.test_worker import all_finished, run_until
 
 
 def upload_many(user, files: list[tuple[str, bytes]], fmt="zip", headers=None, **fields):
@@ -42,7 +41,7 @@ def test_many_files_make_one_archive_with_duplicates_disambiguated(make_user, se
     task = response.json
     assert [f["filename"] for f in task["files"]] == ["report.txt", "report (1).txt", "REPORT (2).txt", "b.tar.gz"]
     assert task["size_original"] == 3 + 3 + 5 + 4
-    run_until(Worker(services.settings, services.sessions, services.storage, services.queue), services, all_finished)
+    Worker(services.settings, services.sessions, services.storage, services.queue).drain()
     assert read_members(archive_of(services, task["id"]), fmt) == {
         "report.txt": b"one", "report (1).txt": b"two", "REPORT (2).txt": b"three", "b.tar.gz": b"four",
     }
@@ -83,7 +82,7 @@ def test_a_password_makes_an_aes_zip_and_is_stored_nowhere(make_user, services):
     user = make_user()
     response = upload_many(user, [("secret.txt", b"classified " * 100)], "zip", password="hunter2 but longer")
     assert response.status_code == 201 and response.json["encrypted"] is True
-    run_until(Worker(services.settings, services.sessions, services.storage, services.queue), services, all_finished)
+    Worker(services.settings, services.sessions, services.storage, services.queue).drain()
     with pyzipper.AESZipFile(io.BytesIO(archive_of(services, response.json["id"]))) as archive:
         archive.setpassword(b"hunter2 but longer")
         assert archive.read("secret.txt") == b"classified " * 100

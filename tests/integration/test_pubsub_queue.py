@@ -243,7 +243,7 @@ def test_a_dead_lettered_task_is_published_again_with_its_password_not_failed(ma
             delivery.nack()  # e.g. a database outage: the task is never claimed
         worker = Worker(services.settings, services.sessions, services.storage, consumer)
         deadline = time.monotonic() + WAIT_SECONDS
-        while not worker.requeue_dead_letters() and time.monotonic() < deadline:
+        while not worker.sweeps.requeue_dead_letters() and time.monotonic() < deadline:
             time.sleep(0.5)
         (again,) = receive_until(consumer, 1)
         again.ack()

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.services import leases
 from comprimemelo.storage import ObjectNotFound
-from comprimemelo.worker import Worker, _ProgressReporter
-from tests.integration.test_worker import all_finished, run_until
+from comprimemelo.worker import ProgressReporter, Worker
 
 
 def backdate(services, task_id: int) -> None:
@@ -23,13 +22,13 @@ def test_an_expired_task_loses_its_files_and_answers_410(make_user, services):
     user = make_user()
     task_id = user.upload("old.txt", b"old news " * 100).json["id"]
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         task = session.get(Task, task_id)
         keys = [f.storage_key for f in task.files] + [task.compressed_key]
-    assert worker.expire_due() == 0  # not due yet
+    assert worker.sweeps.expire_due() == 0  # not due yet
     backdate(services, task_id)
-    assert worker.expire_due() == 1
+    assert worker.sweeps.expire_due() == 1
     for key in keys:
         try:
             services.storage.open(key).close()
@@ -41,7 +40,7 @@ def test_an_expired_task_loses_its_files_and_answers_410(make_user, services):
     for path in (f"/api/tasks/{task_id}/original", f"/api/tasks/{task_id}/compressed", "/api/files/old.txt"):
         response = user.client.get(path, headers=user.headers)
         assert response.status_code == 410 and response.json["error"]["code"] == "expired", path
-    assert worker.expire_due() == 0  # once
+    assert worker.sweeps.expire_due() == 0  # once
 
 
 def test_a_task_being_processed_expires_only_after_it_ends(make_user, services):
@@ -51,7 +50,7 @@ def test_a_task_being_processed_expires_only_after_it_ends(make_user, services):
         leases.claim(session, task_id, "other-worker", lease_seconds=60, max_attempts=3)
     backdate(services, task_id)
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    assert worker.expire_due() == 0
+    assert worker.sweeps.expire_due() == 0
     with services.sessions() as session:
         assert session.get(Task, task_id).status == "processing"
 
@@ -67,13 +66,13 @@ def test_progress_is_recorded_for_the_lease_holder_at_most_once_a_second(make_us
         return user.client.get(f"/api/tasks/{task_id}", headers=user.headers).json["progress"]
 
     assert progress() == 0
-    reporter = _ProgressReporter(worker, task_id)
+    reporter = ProgressReporter(worker, task_id)
     reporter.update(50, 100)
     assert progress() == 50
     reporter.update(70, 100)  # too soon after the last write
     assert progress() == 50
     reporter.update(100, 100)  # the end is always written
     assert progress() == 100
-    stranger = _ProgressReporter(Worker(services.settings, services.sessions, services.storage, services.queue), task_id)
+    stranger = ProgressReporter(Worker(services.settings, services.sessions, services.storage, services.queue), task_id)
     stranger.update(10, 100)  # not the lease holder: ignored
     assert progress() == 100

@@ -15,7 +15,6 @@ from comprimemelo.services import uploads
 from comprimemelo.storage.resumable import open_target
 from comprimemelo.worker import Worker
 from tests.archives import read_members
-from tests.integration.test_worker import all_finished, run_until
 
 CHUNK = 256 * 1024
 
@@ -136,7 +135,7 @@ def test_several_uploads_make_one_archive(make_user, client, services):
     task = response.json
     assert [f["filename"] for f in task["files"]] == ["a.txt", "b.txt", "A (1).TXT"]
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     archive = user.client.get(f"/api/tasks/{task['id']}/compressed", headers=user.headers)
     assert archive.status_code == 200
     assert read_members(archive.data, "zip") == {

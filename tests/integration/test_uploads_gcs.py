@@ -25,7 +25,6 @@ from comprimemelo.storage import open_storage
 from comprimemelo.worker import Worker
 from tests.archives import read_members
 from tests.conftest import ApiUser
-from tests.integration.test_worker import all_finished, run_until
 
 CHUNK = 256 * 1024  # Cloud Storage takes chunks in multiples of 256 KiB
 
@@ -83,7 +82,7 @@ def test_chunks_go_to_storage_directly_and_resume(gcs_client, gcs_services, gcs_
         assert handle.read() == data
 
     worker = Worker(gcs_services.settings, gcs_services.sessions, gcs_services.storage, gcs_services.queue)
-    run_until(worker, gcs_services, all_finished)
+    worker.drain()
     status = gcs_client.get(f"/api/tasks/{task['id']}", headers=user.headers).json
     assert status["status"] == "processed", status
     from comprimemelo.domain.models import Task

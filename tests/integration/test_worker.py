@@ -41,7 +41,7 @@ def test_worker_compresses_each_format(make_user, services, fmt):
     user = make_user()
     task = user.upload("data.txt", b"some text to compress " * 500, fmt).json
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         done = session.get(Task, task["id"])
         assert done.status == "processed" and done.attempts == 1 and done.error is None
@@ -52,14 +52,14 @@ def test_worker_compresses_each_format(make_user, services, fmt):
 
 
 def test_missing_original_fails_after_bounded_attempts_with_a_readable_error(make_user, services, monkeypatch):
-    monkeypatch.setattr("comprimemelo.worker.RETRY_BASE_SECONDS", 0.05)
+    monkeypatch.setattr("comprimemelo.worker.failures.RETRY_BASE_SECONDS", 0.05)
     user = make_user()
     task = user.upload("gone.txt", b"x").json
     with services.sessions() as session:
         services.storage.delete(session.get(Task, task["id"]).files[0].storage_key)
     settings = services.settings.replace(max_attempts=3)
     worker = Worker(settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         failed = session.get(Task, task["id"])
     assert failed.status == "failed"
@@ -69,14 +69,14 @@ def test_missing_original_fails_after_bounded_attempts_with_a_readable_error(mak
 
 
 def test_worker_keeps_serving_other_tasks_after_a_poison_task(make_user, services, monkeypatch):
-    monkeypatch.setattr("comprimemelo.worker.RETRY_BASE_SECONDS", 0.05)
+    monkeypatch.setattr("comprimemelo.worker.failures.RETRY_BASE_SECONDS", 0.05)
     user = make_user()
     poison = user.upload("poison.txt", b"x").json
     good = user.upload("good.txt", b"fine").json
     with services.sessions() as session:
         services.storage.delete(session.get(Task, poison["id"]).files[0].storage_key)
     worker = Worker(services.settings.replace(max_attempts=2), services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         assert session.get(Task, poison["id"]).status == "failed"
         assert session.get(Task, good["id"]).status == "processed"
@@ -148,7 +148,8 @@ def test_a_lost_publish_is_recovered_by_the_sweep(make_user, services):
         session.commit()
     settings = services.settings.replace(republish_after_seconds=0)
     worker = Worker(settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.sweeps.run()  # publishes the task again
+    worker.drain()
     with services.sessions() as session:
         assert session.get(Task, task["id"]).status == "processed"
 

@@ -11,12 +11,12 @@ import pytest
 import pyzipper
 import sqlalchemy as sa
 
-from comprimemelo import worker as worker_module
 from comprimemelo.compression import ArchiveFormat
 from comprimemelo.domain.models import Task, utcnow
 from comprimemelo.queue import TaskMessage
 from comprimemelo.services import intake, sealed, tasks
 from comprimemelo.worker import PASSWORD_LOST, Worker
+from comprimemelo.worker import loop as worker_module
 from tests.integration.test_worker import all_finished, run_until
 
 PASSWORD = "open sesame, ñ 42"
@@ -47,7 +47,7 @@ def test_zip_and_7z_come_out_encrypted_and_the_password_is_never_in_the_database
     seven_id = create(services, owner, ArchiveFormat.SEVEN_Z, sealed.seal(PASSWORD, services.settings.secret_key))
     assert PASSWORD.encode() not in dump_database(services)
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         zipped, seven = session.get(Task, zip_id), session.get(Task, seven_id)
         assert zipped.status == seven.status == "processed" and zipped.encrypted
@@ -93,7 +93,8 @@ def test_an_encrypted_task_whose_message_was_lost_is_republished_and_still_encry
         session.commit()
     worker = Worker(services.settings.replace(republish_after_seconds=0), services.sessions, services.storage,
                     services.queue)
-    run_until(worker, services, all_finished)
+    worker.sweeps.run()  # publishes the task again
+    worker.drain()
     assert read_zip(services, task_id) == DATA
     assert sealed_password_of(services, task_id) is None
 
@@ -120,7 +121,7 @@ def test_a_message_from_before_the_upgrade_hands_its_sealed_password_to_the_task
     services.queue._lease_available(10)  # drop the new-style message...
     services.queue.publish(TaskMessage(task_id=task_id, format="zip", sealed_password=seal))  # ...for an old one
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     assert read_zip(services, task_id) == DATA
 
 
@@ -134,7 +135,7 @@ def test_the_sealed_password_is_erased_when_the_task_fails_or_expires(make_user,
                         .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
         session.commit()
     worker = Worker(services.settings.replace(max_attempts=1), services.sessions, services.storage, services.queue)
-    assert worker.expire_due() == 1
+    assert worker.sweeps.expire_due() == 1
     run_until(worker, services, lambda session: session.get(Task, doomed).status == "failed")
     with services.sessions() as session:
         assert session.get(Task, expiring).status == "expired"
@@ -149,7 +150,7 @@ def test_an_encrypted_task_whose_password_was_lost_fails_at_once_saying_why(make
         session.execute(sa.update(Task).where(Task.id == task_id).values(encrypted=True))
         session.commit()
     worker = Worker(services.settings, services.sessions, services.storage, services.queue)
-    run_until(worker, services, all_finished)
+    worker.drain()
     with services.sessions() as session:
         task = session.get(Task, task_id)
     assert task.status == "failed" and task.attempts == 1

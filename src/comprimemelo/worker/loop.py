@@ -1,26 +1,11 @@
-"""The worker: receives task messages, claims tasks, compresses, stores results.
-
-A message says that a task is waiting; it is not a ticket for that task. Each
-delivery runs in its own thread (compression releases the GIL), at most
-``concurrency`` at a time, and claims the fairest claimable task in the
-database (``leases.claim_next``), so users share the worker slots whatever the
-order their tasks were published in. The message is held for as long as its
-task runs, then acked; one that finds nothing to claim is acked at once (every
-other waiting task has a message of its own, or is running under one).
-
-While a task runs, a heartbeat renews both the task's lease in the database
-and the message's lease in the queue; if the task lease is lost, the work is
-abandoned and its output deleted. Failed attempts are retried with exponential
-backoff (the task is not claimable before it ends, and its message comes back
-then) up to ``max_attempts``, then the task is marked ``failed`` with the reason.
-"""
+"""The worker's loop: deliveries in, one thread per task slot, and the
+attempt each runs (claim, compress, prove, store, record), with the periodic
+sweeps beside it (``sweeps``)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import errno
 import logging
 import tempfile
 import threading
@@ -36,22 +21,29 @@ from comprimemelo import logs, metrics
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
 from comprimemelo.compression.verify import prove_encrypted
 from comprimemelo.domain.models import Task
-from comprimemelo.domain.statuses import TaskStatus
 from comprimemelo.queue import Delivery, Queue, QueueError
-from comprimemelo.services import garbage, idempotency, leases, sealed, uploads
+from comprimemelo.services import leases, sealed
 from comprimemelo.services.leases import ClaimOutcome
-from comprimemelo.services.tasks import archive_key, expire_due, publish, republish_stale
+from comprimemelo.services.tasks import archive_key
 from comprimemelo.settings import Settings
-from comprimemelo.storage import ObjectNotFound, Storage, StorageError
+from comprimemelo.storage import Storage, StorageError
+from comprimemelo.worker.failures import (
+    PASSWORD_LOST,
+    LeaseLost,
+    ShuttingDown,
+    Unrecoverable,
+    describe,
+    failure_reason,
+    retry_delay,
+)
+from comprimemelo.worker.heartbeat import Heartbeat, ProgressReporter
+from comprimemelo.worker.sweeps import SWEEP_INTERVAL_SECONDS, Sweeps
 
 log = logging.getLogger(__name__)
 
 RECEIVE_TIMEOUT_SECONDS = 1.0
-RETRY_BASE_SECONDS = 2.0
-RETRY_MAX_SECONDS = 60.0
-SWEEP_INTERVAL_SECONDS = 30.0
-# A spool file untouched this long belongs to no live upload (a write touches it).
-SPOOL_MAX_AGE_SECONDS = 24 * 3600
+# ``drain`` returns once the queue has had nothing for this long.
+DRAIN_IDLE_SECONDS = 1.0
 # How long a stopping worker lets running tasks finish before releasing them,
 # and how long it then waits for the release to be recorded.
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -59,49 +51,6 @@ RELEASE_WAIT_SECONDS = 5.0
 BACKEND_ERROR_PAUSE_SECONDS = 2.0
 # A message whose claim lost every race to other workers comes back this soon.
 CONTENDED_RETRY_SECONDS = 0.5
-PROGRESS_INTERVAL_SECONDS = 1.0
-
-
-class LeaseLost(Exception):
-    """Another worker took the task over; this attempt must stop."""
-
-
-class ShuttingDown(Exception):
-    """The worker is stopping and the grace period is over: give the task back."""
-
-
-class Unrecoverable(Exception):
-    """No retry can succeed: the task fails at once, with this message as the reason."""
-
-
-PASSWORD_LOST = (
-    "the archive password did not reach the worker (the task was accepted before the "
-    "password was kept on the task, and the message that alone carried it was lost); "
-    "upload the files again"
-)
-
-
-def retry_delay(attempt: int) -> float:
-    return min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS)
-
-
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
-
-
-def failure_reason(error: BaseException) -> str:
-    """A short, bounded label for the metrics of a failed attempt."""
-    if _disk_full(error) is not None:
-        return "disk_full"
-    for kind, reason in (
-        (ObjectNotFound, "original_missing"),
-        (CompressionError, "compression"),
-        (StorageError, "storage"),
-        (SQLAlchemyError, "database"),
-        (QueueError, "queue"),
-    ):
-        if isinstance(error, kind):
-            return reason
-    return "internal"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,28 +59,6 @@ class _Archive:
     size: int
     fmt: str
     input_bytes: int
-
-
-def _disk_full(error: BaseException) -> OSError | None:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.errno in DISK_FULL_ERRNOS:
-            return cause
-        cause = cause.__cause__
-    return None
-
-
-def describe(error: BaseException) -> str:
-    """The reason a user reads on a failed task: plain words, no internal paths."""
-    if isinstance(error, ObjectNotFound):
-        return "the original file is missing from storage"
-    full = _disk_full(error)
-    if full is not None:
-        return f"not enough disk space to make the archive ({full.strerror or 'disk full'})"
-    if isinstance(error, Unrecoverable):
-        return str(error)
-    text = str(error) or type(error).__name__
-    return f"{type(error).__name__}: {text}"
 
 
 class Worker:
@@ -156,6 +83,7 @@ class Worker:
         self._abandon = threading.Event()
         self._on_finished = on_finished
         self._temp_root = Path(settings.temp_dir) if settings.temp_dir else None
+        self.sweeps = Sweeps(settings, sessions, storage, queue)
 
     # -- main loop ---------------------------------------------------------
 
@@ -165,7 +93,7 @@ class Worker:
         next_sweep = 0.0
         while not stop.is_set():
             if time.monotonic() >= next_sweep:
-                self.sweep()
+                self.sweeps.run()
                 next_sweep = time.monotonic() + SWEEP_INTERVAL_SECONDS
             free = self._wait_for_free_slots(RECEIVE_TIMEOUT_SECONDS)
             # A slot freed by a task that ended after SIGTERM is not for a new one.
@@ -183,6 +111,18 @@ class Worker:
                 else:
                     self._start(delivery)
         self.shutdown(self.settings.shutdown_grace_seconds)
+
+    def drain(self, idle_seconds: float = DRAIN_IDLE_SECONDS) -> int:
+        """Burst mode: handle deliveries one at a time in this thread until the
+        queue has none for ``idle_seconds``, then return how many were handled.
+        A retry due later than that ends the drain too. For tests and one-off
+        runs: no sweeps, no slots, no signals."""
+        handled = 0
+        while deliveries := self.queue.receive(1, timeout=idle_seconds):
+            for delivery in deliveries:
+                self.handle(delivery)
+                handled += 1
+        return handled
 
     def _wait_for_free_slots(self, timeout: float) -> int:
         with self._slot_freed:
@@ -224,76 +164,6 @@ class Worker:
             threads = list(self._running.values())
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-
-    def sweep(self) -> None:
-        try:
-            with self.sessions() as session:
-                count = republish_stale(
-                    session, self.queue, dt.timedelta(seconds=self.settings.republish_after_seconds)
-                )
-            if count:
-                log.info("republished %d stale tasks", count)
-        except SQLAlchemyError as error:
-            log.warning("sweep failed: %s", error)
-        self.requeue_dead_letters()
-        uploads.sweep_abandoned(self.sessions, self.storage)
-        if removed := garbage.collect(self.sessions, self.storage):
-            log.info("deleted %d objects left from deleted tasks and accounts", removed)
-        self.sweep_spool()
-        self.expire_due()
-
-    def sweep_spool(self) -> int:
-        """Remove what processes killed mid-upload left in the storage's spool."""
-        try:
-            removed = self.storage.sweep_spool(SPOOL_MAX_AGE_SECONDS)
-        except OSError as error:
-            log.warning("spool sweep failed: %s", error)
-            return 0
-        if removed:
-            log.info("removed %d abandoned spool files", removed)
-        return removed
-
-    def expire_due(self) -> int:
-        """Retention: delete the files of tasks past ``expires_at``; forget old idempotency keys."""
-        try:
-            with self.sessions() as session:
-                expired = expire_due(session, self.storage)
-                idempotency.purge(session)
-        except (SQLAlchemyError, StorageError) as error:
-            log.warning("retention sweep failed: %s", error)
-            return 0
-        if expired:
-            log.info("expired %d tasks", expired)
-        return expired
-
-    def requeue_dead_letters(self) -> int:
-        """Publish again the message of every unfinished task Pub/Sub gave up
-        on (its dead-letter subscription), then drop the dead letter. A sealed
-        password in a dead letter (published before migration 0007) is kept on
-        its task first.
-
-        A dead letter counts deliveries, not attempts: the emulator dead-lettered
-        messages it kept delivering to a killed worker, and during a database
-        outage workers give messages back unclaimed. Neither says anything of
-        the task, so none is failed here: attempts are counted, and bounded by
-        ``max_attempts``, where a worker claims the task."""
-        requeued = 0
-        try:
-            for letter in self.queue.dead_letters():
-                message = letter.message
-                with self.sessions() as session:
-                    if message.sealed_password is not None:
-                        leases.adopt_sealed_password(session, message.task_id, message.sealed_password)
-                    task = session.get(Task, message.task_id)
-                    if task is not None and not TaskStatus(task.status).finished:
-                        if not publish(session, self.queue, task):
-                            continue  # kept for the next sweep
-                        requeued += 1
-                        log.warning("task %s published again: its message was dead-lettered", task.id)
-                letter.ack()
-        except (QueueError, SQLAlchemyError) as error:
-            log.warning("dead-letter sweep failed: %s", error)
-        return requeued
 
     # -- one task ----------------------------------------------------------
 
@@ -350,10 +220,10 @@ class Worker:
     def _process(self, task_id: int, delivery: Delivery) -> None:
         started = time.monotonic()
         # The message must stay hidden for as long as the task lease: redelivered
-        # earlier, it would find the task busy and be dropped (see ``_Heartbeat``).
+        # earlier, it would find the task busy and be dropped (see ``Heartbeat``).
         with contextlib.suppress(QueueError):
             delivery.extend(self.settings.lease_seconds)
-        heartbeat = _Heartbeat(self, task_id, delivery)
+        heartbeat = Heartbeat(self, task_id, delivery)
         heartbeat.start()
         try:
             archive = self._compress(task_id, heartbeat)
@@ -392,7 +262,7 @@ class Worker:
         except StorageError as error:
             log.error("could not delete the unrecorded archive %s: %s", key, error)
 
-    def _compress(self, task_id: int, heartbeat: _Heartbeat) -> _Archive:
+    def _compress(self, task_id: int, heartbeat: Heartbeat) -> _Archive:
         with self.sessions() as session:
             task = session.get(Task, task_id)
             if task is None:
@@ -412,7 +282,7 @@ class Worker:
                 inputs.append(InputFile(path=path, arcname=name))
             output = folder / f"out{fmt.extension}"
 
-            reporter = _ProgressReporter(self, task_id)
+            reporter = ProgressReporter(self, task_id)
 
             def progress(done: int, total: int) -> None:
                 heartbeat.check()
@@ -485,64 +355,3 @@ class Worker:
             self._on_finished(task_id, status)
 
 
-class _ProgressReporter:
-    """Writes a task's percent done at most every ``PROGRESS_INTERVAL_SECONDS``
-    (and at 100%): the UI polls it; a failed write only costs one update."""
-
-    def __init__(self, worker: Worker, task_id: int) -> None:
-        self._worker = worker
-        self._task_id = task_id
-        self._last_percent = 0
-        self._last_write = 0.0
-
-    def update(self, done: int, total: int) -> None:
-        percent = 100 if total <= 0 else min(100, done * 100 // total)
-        now = time.monotonic()
-        if percent == self._last_percent or (percent < 100 and now - self._last_write < PROGRESS_INTERVAL_SECONDS):
-            return
-        try:
-            with self._worker.sessions() as session:
-                leases.report_progress(session, self._task_id, self._worker.id, percent)
-        except SQLAlchemyError as error:
-            log.warning("task %s: cannot record progress: %s", self._task_id, error)
-            return
-        self._last_percent, self._last_write = percent, now
-
-
-class _Heartbeat:
-    """Renews the task and message leases every third of the lease length."""
-
-    def __init__(self, worker: Worker, task_id: int, delivery: Delivery) -> None:
-        self._worker = worker
-        self._task_id = task_id
-        self._delivery = delivery
-        self._done = threading.Event()
-        self._lost = False
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{task_id}")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def check(self) -> None:
-        if self._lost:
-            raise LeaseLost("the task lease was lost")
-        if self._worker._abandon.is_set():
-            raise ShuttingDown("the worker is shutting down")
-
-    def _run(self) -> None:
-        lease = self._worker.settings.lease_seconds
-        while not self._done.wait(lease / 3):
-            try:
-                with self._worker.sessions() as session:
-                    held = leases.renew(session, self._task_id, self._worker.id, lease_seconds=lease)
-                self._delivery.extend(lease)
-            except (SQLAlchemyError, QueueError) as error:
-                log.warning("task %s: lease renewal failed: %s", self._task_id, error)
-                continue
-            if not held:
-                self._lost = True
-                return
