@@ -89,7 +89,7 @@ class Task(Base):
         Index("ix_tasks_owner_id_id", "owner_id", "id"),
         Index("ix_tasks_status_published_at", "status", "published_at"),
         Index("ix_tasks_expires_at", "expires_at"),
-        # The fair claim (``claims.claim_next``): owners with waiting tasks, each
+        # The fair claim (``leases.claim_next``): owners with waiting tasks, each
         # owner's oldest claimable task and running count, and its last claim.
         Index("ix_tasks_status_owner_id_id", "status", "owner_id", "id"),
         Index("ix_tasks_owner_id_started_at", "owner_id", "started_at"),

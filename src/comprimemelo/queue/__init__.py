@@ -1,7 +1,7 @@
 """The queue port: tells workers that a task is waiting.
 
 A message names the task it was published for, but the worker that receives
-it claims the fairest claimable task in the database (``claims.claim_next``),
+it claims the fairest claimable task in the database (``leases.claim_next``),
 not necessarily that one. Delivery is at-least-once everywhere; a duplicate is
 harmless because a worker claims a task in the database before doing anything.
 Adapters: ``LocalQueue`` (a table in the service's own database, for the
@@ -85,7 +85,8 @@ class Queue(Protocol):
         """Up to ``max_messages`` deliveries, waiting at most ``timeout`` seconds."""
 
     def dead_letters(self) -> list[Delivery]:
-        """Messages the queue gave up delivering (their tasks get marked failed)."""
+        """Messages the queue gave up delivering: the worker's sweep publishes
+        each unfinished task's again (a dead letter counts deliveries, not attempts)."""
 
     def check(self) -> None:
         """Raise ``QueueError`` unless the queue is reachable (``/readyz``)."""

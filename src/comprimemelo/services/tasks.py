@@ -47,7 +47,7 @@ def archive_filename(task: Task) -> str:
 
 def publish(session: Session, queue: Queue, task: Task) -> bool:
     """Queue a message for ``task`` (a worker claims the fairest waiting task
-    with it, see ``claims.claim_next``), with a copy of its sealed password
+    with it, see ``leases.claim_next``), with a copy of its sealed password
     (see ``TaskMessage``); on failure log it and leave it to ``republish_stale``."""
     try:
         queue.publish(TaskMessage(task_id=task.id, format=task.new_format, sealed_password=task.sealed_password))

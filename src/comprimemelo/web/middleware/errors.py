@@ -74,10 +74,14 @@ def init_app(app: Flask) -> None:
         return error_response(500, "internal_error", "internal server error")
 
     @app.errorhandler(StorageError)
-    @app.errorhandler(QueueError)
-    def _backend_down(error: Exception):
-        log.warning("backend unavailable on %s %s: %s", request.method, request.path, error)
+    def _storage_down(error: StorageError):
+        log.warning("storage unavailable on %s %s: %s", request.method, request.path, error)
         return _unavailable("storage is unavailable; try again shortly")
+
+    @app.errorhandler(QueueError)
+    def _queue_down(error: QueueError):
+        log.warning("queue unavailable on %s %s: %s", request.method, request.path, error)
+        return _unavailable("the task queue is unavailable; try again shortly")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

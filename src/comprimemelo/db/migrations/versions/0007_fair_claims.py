@@ -1,5 +1,5 @@
 """Fair claims: a task's sealed archive password and retry backoff live on the
-task, and two indexes keep the fair pick (``claims.claim_next``) a handful of
+task, and two indexes keep the fair pick (``leases.claim_next``) a handful of
 index seeks per waiting owner, however deep the backlog.
 
 Columns are added and dropped with plain ``ALTER TABLE`` (SQLite 3.35+ drops
