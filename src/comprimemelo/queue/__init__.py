@@ -32,7 +32,7 @@ class TaskMessage:
     read the task's own (``Task.sealed_password``, set at creation): the copy is
     for workers from before migration 0007, which read it here only, so web and
     workers of both versions work together during an update. A message from
-    before 0007 hands its copy to its task (``claims.adopt_sealed_password``).
+    before 0007 hands its copy to its task (``leases.adopt_sealed_password``).
     """
 
     task_id: int
