@@ -10,6 +10,7 @@ from comprimemelo.domain.models import User
 from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.notifications.outbox import MAIL_WINDOW
 from comprimemelo.services import accounts, garbage, quotas, verification
+from comprimemelo.web.api import schemas
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import (
     backends,
@@ -20,7 +21,6 @@ from comprimemelo.web.context import (
     release_database,
 )
 from comprimemelo.web.middleware import ratelimit
-from comprimemelo.web.middleware.bodies import json_object
 
 bp = Blueprint("api_account", __name__, url_prefix="/api")
 
@@ -72,9 +72,7 @@ def send_verification():
 @bp.post("/auth/verify-email")
 def verify_email():
     """The link's token proves the address (no log-in needed: the link is the proof)."""
-    token = json_object().get("token")
-    if not isinstance(token, str) or not token:
-        raise verification.LinkInvalid("send the link's token as 'token'")
+    token = schemas.parse(schemas.VerifyEmail).token
     proven = verification.verify(db_session(), token, current_settings())
     return {"id": proven.user_id, "email": proven.email, "email_verified": True}
 
@@ -86,8 +84,7 @@ def delete_account():
 
     :raise 403: on a wrong password (counted like a failed log-in).
     """
-    password = json_object().get("password")
-    erase_account(current_user_id(), password if isinstance(password, str) else "")
+    erase_account(current_user_id(), schemas.parse(schemas.DeleteAccount).password)
     return "", 204
 
 

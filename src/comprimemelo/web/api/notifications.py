@@ -3,22 +3,20 @@ webhook signing secret, and what was sent about each task."""
 
 from __future__ import annotations
 
+import msgspec
 from flask import Blueprint
 
-from comprimemelo.domain.errors import InvalidInput, NotFound
+from comprimemelo.domain.errors import NotFound
 from comprimemelo.domain.models import NotificationSettings
 from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.notifications import preferences
 from comprimemelo.services import tasks as task_service
 from comprimemelo.web.api.tasks import MAX_TASK_ID
+from comprimemelo.web.api import schemas
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import current_settings, db_session
-from comprimemelo.web.middleware.bodies import json_object
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api")
-
-FIELDS = frozenset({"email", "webhook_url"})
-
 
 def settings_json(prefs: NotificationSettings, new_secret: str | None = None) -> dict:
     body = {
@@ -44,16 +42,13 @@ def get_settings():
 @login_required
 def put_settings():
     """Change ``email`` and/or ``webhook_url`` (null removes it; setting it re-enables it)."""
-    data = json_object()
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(unknown)[:200]}", code="invalid_field")
+    body = schemas.parse(schemas.NotificationsChange)
     change = preferences.update(
         db_session(),
         current_user_id(),
         current_settings(),
-        email=data.get("email", preferences.UNCHANGED),
-        webhook_url=data.get("webhook_url", preferences.UNCHANGED),
+        email=preferences.UNCHANGED if body.email is msgspec.UNSET else body.email,
+        webhook_url=preferences.UNCHANGED if body.webhook_url is msgspec.UNSET else body.webhook_url,
     )
     return settings_json(change.prefs, change.new_secret)
 

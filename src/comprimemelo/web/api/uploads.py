@@ -25,9 +25,6 @@ from comprimemelo.services.uploads import UploadIncomplete, UploadState
 from comprimemelo.storage.resumable import OffsetMismatch, SessionGone
 from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.api.tasks import (
-    PASSWORD_FIELD,
-    RETENTION_FIELD,
-    WEBHOOK_FIELD,
     parse_format,
     parse_level,
     parse_password,
@@ -36,9 +33,10 @@ from comprimemelo.web.api.tasks import (
     submit,
     task_location,
 )
+from comprimemelo.web.api import schemas
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.context import current_settings, database_turn, db_session, release_database, upload_target
-from comprimemelo.web.middleware.bodies import accepts_body, json_object
+from comprimemelo.web.middleware.bodies import accepts_body
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api")
 
@@ -111,8 +109,8 @@ def _offset_error(error):
 @accepts_body(lambda settings: CREATE_UPLOAD_BODY_BYTES)
 @login_required
 def create_upload():
-    data = json_object()
-    identity = [repr(data.get(name)) for name in ("fileName", "size", "contentType")]
+    body = schemas.parse(schemas.NewUpload)
+    identity = [repr(value) for value in (body.file_name, body.size, body.content_type)]
 
     def produce(record: Recorder) -> tuple[dict, int]:
         row = upload_service.create_session(
@@ -120,9 +118,9 @@ def create_upload():
             upload_target(),
             current_settings(),
             owner_id=current_user_id(),
-            filename=data.get("fileName"),
-            size=data.get("size"),
-            content_type=data.get("contentType"),
+            filename=body.file_name,
+            size=body.size,
+            content_type=body.content_type,
             origin=_browser_origin(),
             before_commit=lambda session, row: record(session, session_json(row), 201),
         )
@@ -226,15 +224,13 @@ def complete_upload(upload_id: str):
     """A task from this upload, followed by any ids in ``uploads`` (one archive);
     ``newFormat``, ``level``, ``password``, ``retentionHours`` and
     ``webhookUrl`` as for ``POST /api/tasks``."""
-    data = json_object()
-    more = data.get("uploads", [])
-    if not isinstance(more, list) or not all(isinstance(item, str) for item in more):
-        raise InvalidInput("uploads must be a list of upload ids", code="invalid_uploads")
-    fmt = parse_format(_field(data, "newFormat"))
-    level = parse_level(_field(data, "level"), fmt)
-    retention = parse_retention(_field(data, RETENTION_FIELD))
-    password = parse_password(_field(data, PASSWORD_FIELD), fmt)
-    webhook_url = _field(data, WEBHOOK_FIELD) or None
+    body = schemas.parse(schemas.CompleteUpload)
+    more = body.uploads
+    fmt = parse_format(body.new_format)
+    level = parse_level(_text(body.level), fmt)
+    retention = parse_retention(_text(body.retention_hours))
+    password = parse_password(body.password, fmt)
+    webhook_url = body.webhook_url or None
     identity = [upload_id, *more, fmt.value, str(level), str(retention.total_seconds()), str(bool(password))]
     if webhook_url:
         identity.append(f"webhook\x00{webhook_url}")
@@ -248,11 +244,6 @@ def complete_upload(upload_id: str):
     )
 
 
-def _field(data: dict, name: str) -> str | None:
-    """A string or integer JSON field as the form parsers expect it."""
-    value = data.get(name)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return None if value is None else str(value)
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string", code="invalid_field")
-    return value
+def _text(value: int | str | None) -> str | None:
+    """A field that may be a number or a string, as the form parsers take it."""
+    return None if value is None else str(value)
