@@ -13,7 +13,7 @@ from comprimemelo import db
 from comprimemelo.bootstrap import build_web, open_backends
 from comprimemelo.services.tokens import Tokens
 from comprimemelo.settings import load_settings
-from comprimemelo.web.api.openapi.document import openapi_document
+from comprimemelo.web.api.openapi import openapi_document
 from tests.conftest import CHEAP_ARGON2, PASSWORD, TEST_SECRET_KEY
 from tests.integration.test_api_fuzz import CHECKS
 

@@ -30,7 +30,7 @@ from schemathesis.checks import (
 )
 
 from comprimemelo.compression import ArchiveFormat
-from comprimemelo.web.api.openapi.document import openapi_document
+from comprimemelo.web.api.openapi import openapi_document
 from tests.conftest import PASSWORD
 from tests.processes import Client, serving
 

@@ -400,7 +400,7 @@ def test_recording_is_idempotent_and_the_sweep_recovers_a_missed_one(services, m
 def test_the_openapi_document_describes_notifications_and_the_webhook_event():
     from openapi_spec_validator import validate
 
-    from comprimemelo.web.api.openapi.document import openapi_document
+    from comprimemelo.web.api.openapi import openapi_document
 
     document = openapi_document()
     validate(document)

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from comprimemelo import db, metrics
 from comprimemelo.web.context import backends
-from comprimemelo.web.api.openapi.document import openapi_document
+from comprimemelo.web.api.openapi import openapi_document
 
 bp = Blueprint("system", __name__)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

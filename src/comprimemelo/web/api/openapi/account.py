@@ -1,22 +1,22 @@
-"""The OpenAPI description of ``/api/account`` and of the quota errors, merged
-into ``openapi.openapi_document`` (as ``openapi_notifications`` is)."""
+"""The OpenAPI description of ``/api/account``, and the rules of the whole
+document about quotas (the creating routes' 413 and 429) and body sizes."""
 
 from __future__ import annotations
 
 from comprimemelo.services.quotas import Quota
-from comprimemelo.web.api.openapi.document import (
+from comprimemelo.web.api.openapi.common import (
+    NULLABLE_TIME,
     RETRY_AFTER,
     SECURED,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     UNAVAILABLE,
-    _error,
-    _json,
-    _ref,
+    error,
+    json_content,
+    ref,
 )
 from comprimemelo.web.middleware.bodies import SMALL_BODY_BYTES
 
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 OPTIONAL_RETRY_AFTER = {name: {**header, "required": False} for name, header in RETRY_AFTER.items()}
 
 SCHEMAS = {
@@ -58,7 +58,7 @@ SCHEMAS = {
             "quotas": {
                 "type": "object",
                 "required": [quota.value for quota in Quota],
-                "properties": {quota.value: _ref("QuotaUse") for quota in Quota},
+                "properties": {quota.value: ref("QuotaUse") for quota in Quota},
                 "description": "`storage_bytes`: originals, archives and unfinished uploads kept; "
                 "`live_tasks`: queued or processing; `open_uploads`: upload sessions not yet a task's; "
                 "`tasks_per_hour`: tasks made in the hour that began with the first of them",
@@ -74,7 +74,7 @@ PATHS = {
             "summary": "The caller's account and its use of each quota",
             "security": SECURED,
             "responses": {
-                "200": _json(_ref("Account"), "The account"),
+                "200": json_content(ref("Account"), "The account"),
                 "401": UNAUTHORIZED,
                 "503": UNAVAILABLE,
             },
@@ -85,15 +85,13 @@ PATHS = {
             "Its tokens stop working at once; stored files are deleted at once, or by the workers' next "
             "sweep if storage is down meanwhile.",
             "security": SECURED,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["password"], "properties": {"password": {"type": "string"}},
-            }}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("DeleteAccount")}}},
             "responses": {
                 "204": {"description": "Deleted"},
-                "400": _error("The body is not a JSON object"),
+                "400": error("The body is not a JSON object"),
                 "401": UNAUTHORIZED,
-                "403": _error("Wrong password: nothing was deleted"),
-                "415": _error("Body is not JSON"),
+                "403": error("Wrong password: nothing was deleted"),
+                "415": error("Body is not JSON"),
                 "429": TOO_MANY_REQUESTS,
                 "503": UNAVAILABLE,
             },
@@ -104,11 +102,11 @@ PATHS = {
             "summary": "Mail the account's address a new confirmation link",
             "security": SECURED,
             "responses": {
-                "202": _json({"type": "object", "required": ["sent", "email"], "properties": {
+                "202": json_content({"type": "object", "required": ["sent", "email"], "properties": {
                     "sent": {"type": "boolean", "const": True}, "email": {"type": "string"}}}, "Queued for sending"),
                 "401": UNAUTHORIZED,
-                "409": _error("The address is confirmed already"),
-                "429": _error("The address had its hour's share of mail", RETRY_AFTER),
+                "409": error("The address is confirmed already"),
+                "429": error("The address had its hour's share of mail", RETRY_AFTER),
                 "503": UNAVAILABLE,
             },
         },
@@ -116,17 +114,15 @@ PATHS = {
     "/api/auth/verify-email": {
         "post": {
             "summary": "Confirm an address with the token of its link (no log-in needed)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}},
-            }}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("VerifyEmail")}}},
             "responses": {
-                "200": _json({"type": "object", "required": ["id", "email", "email_verified"], "properties": {
+                "200": json_content({"type": "object", "required": ["id", "email", "email_verified"], "properties": {
                     "id": {"type": "integer"}, "email": {"type": "string"},
                     "email_verified": {"type": "boolean", "const": True}}}, "Confirmed"),
-                "400": _error("A forged or expired link, or one for an address the account no longer has "
+                "400": error("A forged or expired link, or one for an address the account no longer has "
                               "(`invalid_verification_link`)"),
-                "409": _error("Another account confirmed this address"),
-                "415": _error("Body is not JSON"),
+                "409": error("Another account confirmed this address"),
+                "415": error("Body is not JSON"),
                 "503": UNAVAILABLE,
             },
         },
@@ -143,7 +139,7 @@ BODY_TOO_LARGE = f"Body over the route's limit ({SMALL_BODY_BYTES} bytes unless 
 
 
 def _quota_response(status: str, which: str, existing: dict | None) -> dict:
-    schema = _ref("QuotaError")
+    schema = ref("QuotaError")
     if existing is not None:  # the route's own error of that status, or a quota's
         schema = {"anyOf": [existing["content"]["application/json"]["schema"], schema]}
     description = f"Over the caller's {which} quota" if existing is None else (
@@ -155,11 +151,9 @@ def _quota_response(status: str, which: str, existing: dict | None) -> dict:
     }
 
 
-def merge(document: dict) -> dict:
-    """Add the account routes and schemas, the quota errors of the creating
-    routes, and the 413 of every route that takes a body."""
-    document["paths"].update(PATHS)
-    document["components"]["schemas"].update(SCHEMAS)
+def with_quota_and_size_errors(document: dict) -> dict:
+    """Rules of the whole document: the quota errors of the creating routes, and
+    the 413 of every route that takes a body."""
     for (path, method), which in QUOTA_OPERATIONS.items():
         responses = document["paths"][path][method]["responses"]
         responses["413"] = _quota_response("413", which, responses.get("413"))
@@ -167,5 +161,5 @@ def merge(document: dict) -> dict:
     for operations in document["paths"].values():
         for operation in operations.values():
             if isinstance(operation, dict) and "requestBody" in operation:
-                operation["responses"].setdefault("413", _error(BODY_TOO_LARGE))
+                operation["responses"].setdefault("413", error(BODY_TOO_LARGE))
     return document

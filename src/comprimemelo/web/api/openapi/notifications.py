@@ -1,21 +1,24 @@
-"""The OpenAPI description of ``/api/notifications`` and of the webhook events,
-merged into ``openapi.openapi_document`` (``PATHS`` into ``paths``,
-``SCHEMAS`` into ``components.schemas``; ``WEBHOOKS`` into the top-level
-``webhooks`` of OpenAPI 3.1), and the ``webhookUrl`` field of ``POST /api/tasks``.
-"""
+"""The OpenAPI description of ``/api/notifications``, of the webhook events
+(``WEBHOOKS``: OpenAPI 3.1's top-level ``webhooks``) and of the ``webhookUrl``
+field that task creation takes."""
 
 from __future__ import annotations
 
 from comprimemelo.notifications import signing
 from comprimemelo.notifications.targets import MAX_URL_LENGTH
-from comprimemelo.web.api.openapi.document import NOT_FOUND, SECURED, TASK_ID, UNAUTHORIZED, UNAVAILABLE, _error, _json, _ref
-
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-WEBHOOK_URL_RULE = (
-    "http(s) only, no credentials, at most 2048 characters; unless the deployment allows private "
-    "targets, every address of the host must be public (no loopback, private, link-local, multicast, "
-    "reserved or unspecified address), checked now and again at each delivery"
+from comprimemelo.web.api.openapi.common import (
+    NOT_FOUND,
+    NULLABLE_TIME,
+    SECURED,
+    TASK_ID,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    error,
+    json_content,
+    ref,
 )
+from comprimemelo.web.api.schemas import WEBHOOK_URL_RULE
+
 
 # The multipart field to add to POST /api/tasks' request body properties.
 TASK_WEBHOOK_FIELD = {
@@ -49,18 +52,6 @@ SCHEMAS = {
             },
             "webhook_disabled_at": NULLABLE_TIME,
             "webhook_disabled_reason": {"type": ["string", "null"]},
-        },
-    },
-    "NotificationSettingsChange": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "email": {"type": "boolean"},
-            "webhook_url": {
-                "type": ["string", "null"],
-                "maxLength": MAX_URL_LENGTH,
-                "description": f"null removes the webhook; {WEBHOOK_URL_RULE}",
-            },
         },
     },
     "WebhookSecret": {
@@ -142,7 +133,7 @@ PATHS = {
             "summary": "The caller's notification settings",
             "security": SECURED,
             "responses": {
-                "200": _json(_ref("NotificationSettings"), "The settings (all off until set)"),
+                "200": json_content(ref("NotificationSettings"), "The settings (all off until set)"),
                 "401": UNAUTHORIZED,
                 "503": UNAVAILABLE,
             },
@@ -154,13 +145,13 @@ PATHS = {
             "security": SECURED,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("NotificationSettingsChange")}},
+                "content": {"application/json": {"schema": ref("NotificationsChange")}},
             },
             "responses": {
-                "200": _json(_ref("NotificationSettings"), "The settings now"),
-                "400": _error("Unknown field, wrong type, or a refused URL (`invalid_webhook_url`)"),
+                "200": json_content(ref("NotificationSettings"), "The settings now"),
+                "400": error("Unknown field, wrong type, or a refused URL (`invalid_webhook_url`)"),
                 "401": UNAUTHORIZED,
-                "415": _error("Body is not JSON"),
+                "415": error("Body is not JSON"),
                 "503": UNAVAILABLE,
             },
         },
@@ -171,7 +162,7 @@ PATHS = {
             "description": "Shown only in this answer. The previous secret stops signing at once.",
             "security": SECURED,
             "responses": {
-                "200": _json(_ref("WebhookSecret"), "The new secret"),
+                "200": json_content(ref("WebhookSecret"), "The new secret"),
                 "401": UNAUTHORIZED,
                 "503": UNAVAILABLE,
             },
@@ -183,7 +174,7 @@ PATHS = {
             "summary": "What was sent about a task, and its own webhook",
             "security": SECURED,
             "responses": {
-                "200": _json(_ref("TaskNotifications"), "The task's webhook and events"),
+                "200": json_content(ref("TaskNotifications"), "The task's webhook and events"),
                 "401": UNAUTHORIZED,
                 "404": NOT_FOUND,
                 "503": UNAVAILABLE,
@@ -212,7 +203,7 @@ WEBHOOKS = {
                 {"name": signing.EVENT_TYPE_HEADER, "in": "header", "required": True,
                  "schema": {"type": "string", "enum": ["task.processed", "task.failed"]}},
             ],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("TaskEvent")}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("TaskEvent")}}},
             "responses": {"2XX": {"description": "Received"}},
         }
     }
