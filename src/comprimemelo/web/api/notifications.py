@@ -11,8 +11,8 @@ from comprimemelo.domain.models import NotificationSettings
 from comprimemelo.domain.timestamps import iso_utc
 from comprimemelo.notifications import preferences
 from comprimemelo.services import tasks as task_service
-from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.api import schemas
+from comprimemelo.web.api.tasks import MAX_TASK_ID
 from comprimemelo.web.auth import current_user_id, login_required
 from comprimemelo.web.context import current_settings, db_session
 

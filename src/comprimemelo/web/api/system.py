@@ -9,8 +9,8 @@ from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import generate_latest
 
 from comprimemelo import db, metrics
-from comprimemelo.web.context import backends
 from comprimemelo.web.api.openapi import openapi_document
+from comprimemelo.web.context import backends
 
 bp = Blueprint("system", __name__)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

@@ -23,6 +23,7 @@ from comprimemelo.services import uploads as upload_service
 from comprimemelo.services.intake import CreateTask
 from comprimemelo.services.uploads import UploadIncomplete, UploadState
 from comprimemelo.storage.resumable import OffsetMismatch, SessionGone
+from comprimemelo.web.api import schemas
 from comprimemelo.web.api.idempotency import Recorder, idempotent
 from comprimemelo.web.api.tasks import (
     parse_format,
@@ -33,7 +34,6 @@ from comprimemelo.web.api.tasks import (
     submit,
     task_location,
 )
-from comprimemelo.web.api import schemas
 from comprimemelo.web.auth import SESSION_COOKIE, bearer_token, current_user_id, login_required
 from comprimemelo.web.context import current_settings, database_turn, db_session, release_database, upload_target
 from comprimemelo.web.middleware.bodies import accepts_body

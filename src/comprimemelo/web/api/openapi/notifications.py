@@ -19,7 +19,6 @@ from comprimemelo.web.api.openapi.common import (
 )
 from comprimemelo.web.api.schemas import WEBHOOK_URL_RULE
 
-
 # The multipart field to add to POST /api/tasks' request body properties.
 TASK_WEBHOOK_FIELD = {
     "webhookUrl": {
