@@ -16,6 +16,7 @@ import time
 import pytest
 import pyzipper
 import sqlalchemy as sa
+from standardwebhooks.webhooks import Webhook
 
 from comprimemelo.notifications import signing
 from tests.e2e.test_production_stack import follow_signed_redirect
@@ -70,7 +71,7 @@ def test_one_encrypted_archive_of_many_files_notified_then_expired(stack):
     (delivery,) = receiver.requests
     headers = {name.lower(): value for name, value in delivery["headers"].items()}
     assert signing.verify(secret, delivery["body"], headers[signing.SIGNATURE_HEADER.lower()])
-    event = json.loads(delivery["body"])
+    event = Webhook(secret).verify(delivery["body"], headers)
     assert json.dumps(event).count(str(task["id"])) >= 1 and "processed" in json.dumps(event)
 
     # Retention ends: a fresh worker sweeps at once and the objects leave the bucket.

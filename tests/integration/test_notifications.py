@@ -11,10 +11,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from comprimemelo.bootstrap import build_web
 from comprimemelo.domain.errors import InvalidInput
-from comprimemelo.domain.models import OutboxEvent, Task
+from comprimemelo.domain.models import NotificationSettings, OutboxEvent, Task
 from comprimemelo.notifications import Sender, attach_task_webhook, signing, task_finished_hook, validate_task_webhook
 from comprimemelo.notifications import sender as sender_module
 from comprimemelo.notifications.targets import UnsafeTarget, non_public_reason, validate_webhook_url
@@ -60,6 +61,8 @@ class Receiver:
         self.thread.start()
 
     def verified(self, request: dict, secret: str) -> bool:
+        """Signed both ways: the Standard Webhooks library accepts it, and the deprecated header."""
+        Webhook(secret).verify(request["body"], request["headers"])
         return signing.verify(secret, request["body"], request["headers"][signing.SIGNATURE_HEADER])
 
     def wait_for(self, count: int, timeout: float = DEADLINE_SECONDS) -> list[dict]:
@@ -237,6 +240,7 @@ def test_failed_then_ok_webhook_is_retried_and_signed(services, make_user, recei
     requests = receiver.wait_for(3)
     assert all(receiver.verified(request, secret) for request in requests)
     assert {r["headers"][signing.EVENT_ID_HEADER] for r in requests} == {event.event_id}
+    assert {r["headers"]["webhook-id"] for r in requests} == {event.event_id}
     assert len({r["body"] for r in requests}) == 1  # the same bytes every time
     assert requests[0]["path"] == "/hooks/comprimemelo"
     body = json.loads(requests[-1]["body"])
@@ -259,6 +263,29 @@ def test_a_tampered_or_stale_signature_does_not_verify():
     old = signing.signature_header("whsec_k", body, timestamp=int(time.time()) - 301)
     assert not signing.verify("whsec_k", body, old)
     assert not signing.verify("whsec_k", body, "v1=abc")
+
+
+def test_a_secret_made_before_the_standard_still_signs_real_deliveries(services, make_user, receiver_factory):
+    receiver = receiver_factory([200])
+    user = make_user()
+    set_webhook(user, receiver.url)
+    legacy = "whsec_" + "Ab-_" * 10 + "x9Z"  # token_urlsafe(32)'s shape: 43 URL-safe characters
+    with services.sessions() as session:
+        session.get(NotificationSettings, user.id).webhook_secret = legacy
+        session.commit()
+    task = user.upload("a.txt", b"x").json
+    finish(services, task["id"])
+    deliver_until(sender_for(services), services, task["id"], {"delivered"})
+    [request] = receiver.wait_for(1)
+    assert signing.verify(legacy, request["body"], request["headers"][signing.SIGNATURE_HEADER])
+    assert Webhook(legacy.encode()).verify(request["body"], request["headers"])["id"] == request["headers"]["webhook-id"]
+    with pytest.raises(WebhookVerificationError):  # the library decodes it to other bytes: rotate, or pass it raw
+        Webhook(legacy).verify(request["body"], request["headers"])
+    rotated = user.client.post("/api/notifications/webhook-secret", headers=user.headers).json["webhook_secret"]
+    later = user.upload("b.txt", b"y").json
+    finish(services, later["id"])
+    deliver_until(sender_for(services), services, later["id"], {"delivered"})
+    assert receiver.verified(receiver.wait_for(2)[1], rotated)
 
 
 def test_repeated_410_disables_the_webhook_and_the_api_says_so(services, make_user, receiver_factory):

@@ -206,11 +206,7 @@ class Sender:
             self._retry_or_fail(event, error.message, max_attempts, permanent="refused" in error.message)
             return
         body = event.payload.encode()
-        headers = {
-            signing.SIGNATURE_HEADER: signing.signature_header(secret, body),
-            signing.EVENT_ID_HEADER: event.event_id,
-            signing.EVENT_TYPE_HEADER: event.event_type,
-        }
+        headers = signing.webhook_headers(secret, event.event_id, event.event_type, body)
         try:
             answer = self.webhooks.post(target, body, headers)
         except WebhookNetworkError as error:

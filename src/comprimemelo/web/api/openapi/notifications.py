@@ -56,7 +56,14 @@ SCHEMAS = {
     "WebhookSecret": {
         "type": "object",
         "required": ["webhook_secret"],
-        "properties": {"webhook_secret": {"type": "string", "pattern": f"^{signing.SECRET_PREFIX}"}},
+        "properties": {
+            "webhook_secret": {
+                "type": "string",
+                "pattern": f"^{signing.SECRET_PREFIX}",
+                "description": f"`{signing.SECRET_PREFIX}` + base64 of {signing.SECRET_BYTES} random bytes "
+                "(Standard Webhooks): give it as it is to the `standardwebhooks` or Svix library",
+            }
+        },
     },
     "TaskNotifications": {
         "type": "object",
@@ -78,7 +85,7 @@ SCHEMAS = {
                     "type": "object",
                     "required": ["id", "type", "channel", "scope", "target", "state", "attempts"],
                     "properties": {
-                        "id": {"type": "string", "description": "The `Comprimemelo-Event-Id` of a webhook"},
+                        "id": {"type": "string", "description": "The `webhook-id` of a webhook"},
                         "type": {"type": "string", "enum": ["task.processed", "task.failed"]},
                         "channel": {"type": "string", "enum": ["email", "webhook"]},
                         "scope": {"type": "string", "enum": ["email", "user", "task"]},
@@ -182,25 +189,42 @@ PATHS = {
     },
 }
 
-_SIGNATURE_DESCRIPTION = (
-    "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the webhook secret>`; "
-    f"refuse timestamps more than {signing.REPLAY_TOLERANCE_SECONDS} s away (see docs/notifications.md)"
+_STANDARD_SIGNATURE_DESCRIPTION = (
+    "Standard Webhooks (https://www.standardwebhooks.com): `v1,<base64 HMAC-SHA256 of "
+    "\"<webhook-id>.<webhook-timestamp>.<raw body>\">`, keyed with the base64-decoded part of the "
+    "`whsec_` secret; verify with the `standardwebhooks` or Svix library. Several space-separated "
+    "values may appear: any match is valid. Refuse timestamps more than "
+    f"{signing.REPLAY_TOLERANCE_SECONDS} s away (see docs/notifications.md)"
 )
+_SIGNATURE_DESCRIPTION = (
+    "Deprecated (sent for one more release; use `webhook-signature`): "
+    "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with the whole secret string>`"
+)
+
+
+def _header(name: str, description: str | None = None, *, deprecated: bool = False, **schema) -> dict:
+    parameter = {"name": name, "in": "header", "required": True, "schema": {"type": "string", **schema}}
+    if description:
+        parameter["description"] = description
+    if deprecated:
+        parameter["deprecated"] = True
+    return parameter
+
 
 WEBHOOKS = {
     "taskFinished": {
         "post": {
             "summary": "A task was processed or failed",
-            "description": "Retried with exponential backoff on network errors, 5xx, 429 and 410; "
-            "any other 4xx or a redirect ends the delivery. Repeated 410 disables the webhook.",
+            "description": "Signed the Standard Webhooks way. Retried with exponential backoff on network "
+            "errors, 5xx, 429 and 410; any other 4xx or a redirect ends the delivery. Repeated 410 "
+            "disables the webhook.",
             "parameters": [
-                {"name": signing.SIGNATURE_HEADER, "in": "header", "required": True,
-                 "description": _SIGNATURE_DESCRIPTION, "schema": {"type": "string"}},
-                {"name": signing.EVENT_ID_HEADER, "in": "header", "required": True,
-                 "description": "The same on every retry of an event: deduplicate on it",
-                 "schema": {"type": "string"}},
-                {"name": signing.EVENT_TYPE_HEADER, "in": "header", "required": True,
-                 "schema": {"type": "string", "enum": ["task.processed", "task.failed"]}},
+                _header(signing.STANDARD_ID_HEADER, "The event id, the same on every retry: deduplicate on it"),
+                _header(signing.STANDARD_TIMESTAMP_HEADER, "Unix seconds of this attempt", pattern="^[0-9]+$"),
+                _header(signing.STANDARD_SIGNATURE_HEADER, _STANDARD_SIGNATURE_DESCRIPTION),
+                _header(signing.SIGNATURE_HEADER, _SIGNATURE_DESCRIPTION, deprecated=True),
+                _header(signing.EVENT_ID_HEADER, "Deprecated: the same as `webhook-id`", deprecated=True),
+                _header(signing.EVENT_TYPE_HEADER, enum=["task.processed", "task.failed"]),
             ],
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("TaskEvent")}}},
             "responses": {"2XX": {"description": "Received"}},
