@@ -1,4 +1,5 @@
-"""The ``comprimemelo`` command: serve, web, worker, db upgrade, compress.
+"""The ``comprimemelo`` command: serve, web, worker, db upgrade, compress, and
+the remote commands (``comprimemelo.client.parsers``).
 
 Settings come from ``COMPRIMEMELO_*`` variables; a flag overrides its variable.
 """
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     from comprimemelo.compression.cli import add_compress_parser
 
     add_compress_parser(commands)
+    from comprimemelo.client.parsers import add_parsers as add_remote_parsers
+
+    add_remote_parsers(commands)
     return parser
 
 

@@ -3,7 +3,8 @@
 The embedded data folder holds the database (every account's password hash),
 the secret key and the users' files: 0700 for it, 0600 for the database and
 its ``-wal``/``-shm`` files, whatever the process's umask, and tightened again
-on an installation made before these modes were enforced.
+on an installation made before these modes were enforced. The client keeps
+its token and its resumable uploads' URLs the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ def private_dir(path: Path) -> Path:
     path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     _tighten(path, PRIVATE_DIR_MODE)
     return path
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once, the file 0600 from its first byte
+    (a temporary file beside it, then renamed; a crash leaves the old one)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):  # a leftover keeps its own mode
+        temporary.unlink()
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
 
 
 def private_sqlite_database(path: Path) -> None:

@@ -1,0 +1,175 @@
+"""``Client``: the REST API of a comprimemelo server as Python calls.
+
+>>> client = Client.login("https://compress.example.com", "ana", "a long secret")
+>>> task = client.submit([Path("report.pdf")], "tar.zst")
+>>> [done] = client.wait([task.id])
+>>> client.download(done.id, Path("."))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from comprimemelo.client import downloads
+from comprimemelo.client.http import Http, RetryPolicy
+from comprimemelo.client.journal import UploadJournal
+from comprimemelo.client.models import Task
+from comprimemelo.client.uploads import (
+    IDEMPOTENCY_HEADER,
+    MultipartBody,
+    Progress,
+    ResumableUploader,
+    SentFile,
+    new_idempotency_key,
+)
+
+# Tasks of more bytes than this go in resumable chunks (the web page's rule too).
+RESUMABLE_ABOVE_BYTES = 64 * 1024 * 1024
+POLL_SECONDS = 1.0
+
+
+class Client:
+    """Calls of one user on one server. Every method raises ``ApiError`` when the
+    server refuses (its JSON error's code and message) and ``NetworkError`` when
+    it cannot be reached, after the retries ``RetryPolicy`` allows."""
+
+    def __init__(
+        self, base_url: str, token: str | None = None, *, retry: RetryPolicy = RetryPolicy(),
+        journal: UploadJournal | None = None, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = Http(base_url, token, retry=retry, sleep=sleep)
+        self.uploader = ResumableUploader(self.http, journal)
+        self.token_expires_in: int | None = None  # set by ``login``
+        self._sleep = sleep
+
+    @property
+    def base_url(self) -> str:
+        return self.http.base_url
+
+    @classmethod
+    def login(cls, base_url: str, username: str, password: str, **options) -> Client:
+        """A client holding a new token (``expires_in`` seconds long: ``token_expires_in``)."""
+        client = cls(base_url, **options)
+        response = client.http.request(
+            "POST", "/api/auth/login", idempotent=True, json={"username": username, "password": password}
+        )
+        answer = response.json()
+        client.http.token = answer["access_token"]
+        client.token_expires_in = int(answer["expires_in"])
+        return client
+
+    def logout(self) -> None:
+        """Revoke the token on the server."""
+        self.http.request("POST", "/api/auth/logout", idempotent=True, expect=(204,))
+        self.http.token = None
+
+    def account(self) -> dict:
+        return self.http.request("GET", "/api/account", idempotent=True).json()
+
+    def formats(self) -> list[dict]:
+        return self.http.request("GET", "/api/formats", idempotent=True).json()
+
+    def tasks(self, *, limit: int | None = None, newest_first: bool = True) -> list[Task]:
+        params = {"order": "1" if newest_first else "0", **({"max": str(limit)} if limit else {})}
+        response = self.http.request("GET", "/api/tasks", idempotent=True, params=params)
+        return [Task.from_json(item) for item in response.json()]
+
+    def task(self, task_id: int) -> Task:
+        return Task.from_json(self.http.request("GET", f"/api/tasks/{task_id}", idempotent=True).json())
+
+    def delete(self, task_id: int) -> None:
+        """Delete the task and its files (``409`` while it is processing)."""
+        self.http.request("DELETE", f"/api/tasks/{task_id}", idempotent=True, expect=(204,))
+
+    def submit(
+        self,
+        paths: list[Path],
+        fmt: str,
+        *,
+        level: str | int | None = None,
+        password: str | None = None,
+        retention_hours: int | None = None,
+        webhook_url: str | None = None,
+        chunked: bool | None = None,
+        on_upload: Callable[[Path], Progress | None] | None = None,
+        on_resumed: Callable[[Path, int], None] | None = None,
+    ) -> Task:
+        """One task compressing ``paths`` into one archive of format ``fmt``.
+
+        Up to ``RESUMABLE_ABOVE_BYTES`` in all (unless ``chunked``), the files go in
+        one multipart request; beyond, each in resumable chunks, continuing an upload a
+        previous run left (with a journal). Either way the request that makes the task
+        carries an ``Idempotency-Key``: a retry never makes a second task.
+        ``on_upload(path)`` gives the progress callback of a file (the multipart body's
+        for the first path when they go together); ``on_resumed(path, offset)`` is told
+        of each upload continued from a previous run.
+        """
+        fields = {"newFormat": fmt}
+        for name, value in (("level", level), ("retentionHours", retention_hours), ("webhookUrl", webhook_url),
+                            ("password", password)):
+            if value is not None:
+                fields[name] = str(value)
+        if chunked is None:
+            chunked = sum(path.stat().st_size for path in paths) > RESUMABLE_ABOVE_BYTES
+        if chunked:
+            return self._submit_chunked(paths, fields, on_upload, on_resumed)
+        body = MultipartBody(paths, fields, on_upload(paths[0]) if on_upload else None)
+        try:
+            response = self.http.request(
+                "POST", "/api/tasks", idempotent=True, expect=(201,), body=body.make,
+                headers={"Content-Type": body.content_type, IDEMPOTENCY_HEADER: new_idempotency_key()},
+            )
+        finally:
+            body.close()
+        return Task.from_json(response.json())
+
+    def _submit_chunked(self, paths: list[Path], fields: dict[str, str], on_upload, on_resumed) -> Task:
+        sent = [self.uploader.send(path, on_upload(path) if on_upload else None) for path in paths]
+        for path, item in zip(paths, sent):
+            if item.resumed_from and on_resumed:
+                on_resumed(path, item.resumed_from)
+        done = next((item.session.task_id for item in sent if item.session.task_id is not None), None)
+        if done is not None:  # a run before made the task, and stopped before forgetting the uploads
+            task = self.task(done)
+        else:
+            task = self._complete(sent, fields)
+        for path in paths:
+            self.uploader.forget(path)
+        return task
+
+    def _complete(self, sent: list[SentFile], fields: dict[str, str]) -> Task:
+        first, *more = (item.session.id for item in sent)
+        response = self.http.request(
+            "POST", f"/api/uploads/{first}/complete", idempotent=True, expect=(201,),
+            json={**fields, "uploads": more}, headers={IDEMPOTENCY_HEADER: new_idempotency_key()},
+        )
+        return Task.from_json(response.json())
+
+    def wait(self, task_ids: Iterable[int], *, on_change: Callable[[Task], None] | None = None,
+             poll_seconds: float = POLL_SECONDS) -> list[Task]:
+        """Poll the tasks until each is finished (processed, failed or expired);
+        their last states, in order. ``on_change`` sees every state polled."""
+        ids = list(dict.fromkeys(task_ids))
+        last: dict[int, Task] = {}
+        pending = list(ids)
+        while pending:
+            for task_id in list(pending):
+                task = last[task_id] = self.task(task_id)
+                if on_change:
+                    on_change(task)
+                if task.finished:
+                    pending.remove(task_id)
+            if pending:
+                self._sleep(poll_seconds)
+        return [last[task_id] for task_id in ids]
+
+    def download(self, task_id: int, destination: Path, *, original: bool = False, file_index: int = 0,
+                 on_progress: Progress | None = None) -> Path:
+        """The task's archive (or an original file) saved as ``destination``, or in it if it is a folder."""
+        if original:
+            path, fallback = f"/api/tasks/{task_id}/original?file={file_index}", f"task-{task_id}-{file_index}"
+        else:
+            path, fallback = f"/api/tasks/{task_id}/compressed", f"task-{task_id}.archive"
+        return downloads.download(self.http, path, destination, fallback, on_progress)
