@@ -12,6 +12,10 @@ from pathlib import Path
 
 from comprimemelo.client.models import Task
 
+# Room for the sizes and speed on an 80-column terminal.
+DESCRIPTION_WIDTH = 28
+BAR_WIDTH = 12
+
 
 class Bars:
     """A group of bars, live between ``with`` and its end."""
@@ -29,10 +33,13 @@ class Bars:
         if self.enabled:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.table import Column
 
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), _bytes_column(),
-                TimeRemainingColumn(), console=Console(stderr=True),
+                TextColumn("{task.description}", table_column=Column(max_width=DESCRIPTION_WIDTH, no_wrap=True,
+                                                                      overflow="ellipsis")),
+                BarColumn(bar_width=BAR_WIDTH), TaskProgressColumn(), _bytes_column(), TimeRemainingColumn(),
+                console=Console(stderr=True),
             )
             self._progress.start()
         return self
@@ -85,6 +92,6 @@ def _bytes_column():
         def render(self, task) -> Text:
             if not task.fields.get("transfer"):
                 return Text("")
-            return Text.assemble(self._size.render(task), " ", self._speed.render(task))
+            return Text.assemble(self._size.render(task), " ", self._speed.render(task), no_wrap=True)
 
     return BytesColumn()
