@@ -20,14 +20,15 @@ BAR_WIDTH = 12
 class Bars:
     """A group of bars, live between ``with`` and its end."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool, *, quiet: bool = False) -> None:
+        self.enabled = enabled and not quiet
+        self.quiet = quiet
         self._progress = None
         self._compression: dict[int, object] = {}
 
     @classmethod
     def for_terminal(cls, *, quiet: bool) -> Bars:
-        return cls(not quiet and sys.stderr.isatty())
+        return cls(sys.stderr.isatty(), quiet=quiet)
 
     def __enter__(self) -> Bars:
         if self.enabled:
@@ -72,10 +73,10 @@ class Bars:
         self._progress.update(self._compression[task.id], completed=100 if task.finished else task.progress)
 
     def note(self, text: str) -> None:
-        """A line above the bars (or on standard error without them)."""
+        """A line above the bars (or on standard error without them; none when quiet)."""
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
-        else:
+        elif not self.quiet:
             print(text, file=sys.stderr)
 
 

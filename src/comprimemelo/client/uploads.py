@@ -138,14 +138,15 @@ class ResumableUploader:
 
     def _send_chunks(self, path: Path, session: UploadSession, on_progress: Progress | None) -> UploadSession:
         size, offset, failures = session.size, session.offset, 0
+        last_error: Exception | None = None
         with open(path, "rb") as handle:
             while offset < size:
                 length = min(session.chunk_bytes, size - offset)
                 start = offset
                 try:
                     offset = self._put_chunk(session, handle, start, length, on_progress)
-                except NetworkError:
-                    failures += 1
+                except NetworkError as error:
+                    failures, last_error = failures + 1, error
                 except ApiError as error:
                     if error.status == 404:
                         raise ClientError(
@@ -154,12 +155,14 @@ class ResumableUploader:
                     # 409 with the offset: a chunk that did arrive, or another one at once.
                     if error.status != 409 or "offset" not in error.details:
                         raise
-                    failures += 1
+                    failures, last_error = failures + 1, error
                 if offset > start:
                     failures = 0
                     continue
                 if failures > MAX_CHUNK_FAILURES:
-                    raise NetworkError(f"upload of {path.name} keeps breaking at byte {start} of {size}")
+                    raise NetworkError(
+                        f"upload of {path.name} keeps breaking at byte {start} of {size}: {last_error}"
+                    )
                 self.http.pause(failures)
                 offset = self.session(session.id).offset  # what the server holds, whatever broke
         if on_progress:
