@@ -35,6 +35,17 @@ WORK=""
 
 log() { printf 'container/verify.sh: %s\n' "$*" >&2; }
 
+# logged PATTERN [--not]: the last stack's logs (saved by stop_compose) hold PATTERN, or do not.
+logged() {
+  local found=yes
+  grep -Eq "$1" "${CACHE}/compose-last.log" || found=no
+  if [[ "${2:-}" == --not ]]; then
+    [[ "${found}" == no ]] || fail "the logs show ${1} (${CACHE}/compose-last.log)"
+  else
+    [[ "${found}" == yes ]] || fail "the logs lack ${1} (${CACHE}/compose-last.log)"
+  fi
+}
+
 fail() {
   log "FAILED: $*"
   exit 1
@@ -226,6 +237,9 @@ check_compose() {
   round_trip "http://127.0.0.1:${COMPRIMEMELO_PORT}" "http://127.0.0.1:${COMPRIMEMELO_PORT}" host_client
   stop_compose
   trap - EXIT
+  logged 'PUT /api/uploads/[0-9a-f]+ (200|308)'  # chunks to the web role
+  logged 'GET /api/tasks/[0-9]+/compressed 200'  # downloads streamed by it
+  logged 'worker [0-9a-f]+ started'
   log "compose: database, queue in PostgreSQL, files in the shared volume: OK"
 }
 
@@ -269,6 +283,9 @@ check_cloud() {
   round_trip "http://127.0.0.1:${COMPRIMEMELO_PORT}" "http://web:8000" container_client
   stop_compose "${cloud[@]}"
   trap - EXIT
+  logged 'PUT /api/uploads/' --not                # chunks went to the Cloud Storage session
+  logged 'GET /api/tasks/[0-9]+/compressed 302'  # downloads: signed URLs
+  logged 'This is the Google Pub/Sub fake'
   log "cloud profile: objects in the Cloud Storage emulator, tasks through Pub/Sub: OK"
 }
 

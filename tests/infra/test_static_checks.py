@@ -30,7 +30,9 @@ def explain(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def shell_scripts() -> list[Path]:
-    return sorted([*STARTUP_SCRIPTS_DIR.glob("*.sh"), *PACKER_DIR.rglob("*.sh")])
+    container = REPO / "container"  # not its .cache
+    return sorted([*STARTUP_SCRIPTS_DIR.glob("*.sh"), *PACKER_DIR.rglob("*.sh"), *container.glob("*.sh"),
+                   *(container / "standins").glob("*.sh")])
 
 
 def test_terraform_is_formatted():
