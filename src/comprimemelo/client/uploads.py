@@ -146,7 +146,7 @@ class ResumableUploader:
                 try:
                     offset = self._put_chunk(session, handle, start, length, on_progress)
                 except NetworkError as error:
-                    failures, last_error = failures + 1, error
+                    last_error = error
                 except ApiError as error:
                     if error.status == 404:
                         raise ClientError(
@@ -155,13 +155,14 @@ class ResumableUploader:
                     # 409 with the offset: a chunk that did arrive, or another one at once.
                     if error.status != 409 or "offset" not in error.details:
                         raise
-                    failures, last_error = failures + 1, error
+                    last_error = error
                 if offset > start:
                     failures = 0
                     continue
+                failures += 1  # broken, refused, or taken without a byte more
                 if failures > MAX_CHUNK_FAILURES:
                     raise NetworkError(
-                        f"upload of {path.name} keeps breaking at byte {start} of {size}: {last_error}"
+                        f"upload of {path.name} keeps breaking at byte {start} of {size}: {last_error or 'no progress'}"
                     )
                 self.http.pause(failures)
                 offset = self.session(session.id).offset  # what the server holds, whatever broke
