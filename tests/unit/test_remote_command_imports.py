@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 SERVICE_MODULES = ("comprimemelo.settings", "comprimemelo.cli", "comprimemelo.web", "comprimemelo.db",
+                   "comprimemelo.services", "comprimemelo.domain",
                    "flask", "sqlalchemy", "gevent", "google", "rich")
 
 
