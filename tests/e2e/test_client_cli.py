@@ -157,11 +157,12 @@ def test_a_connection_broken_mid_chunk_is_resumed_in_the_same_run(cli, base_url,
     with throttled(base_url, 1e12) as link:
         assert cli.login(link.url, cli.username).returncode == 0
         link.break_once_after(5 * CHUNK_BYTES + 1000)
-        result = cli.json("submit", str(big), "--format", "7z", "--chunked", "--wait", "--download",
-                          str(tmp_path))
+        result = cli.json("submit", str(big), "--format", "7z", "--level", "fastest", "--retention-hours", "2",
+                          "--chunked", "--wait", "--download", str(tmp_path))
         assert link.broken
     [task] = result["tasks"]
     assert task["status"] == "processed" and task["size_original"] == BIG_BYTES
+    assert task["level"] == 1  # the options went with the chunked path's JSON body too
     assert read_members((tmp_path / "big.bin.7z").read_bytes(), "7z") == {"big.bin": big.read_bytes()}
 
 

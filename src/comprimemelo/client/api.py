@@ -25,6 +25,9 @@ from comprimemelo.client.uploads import (
     new_idempotency_key,
 )
 
+# The multipart form's names of the task's options (a JSON body names them in snake_case).
+FORM_FIELDS = {"new_format": "newFormat", "level": "level", "retention_hours": "retentionHours",
+               "webhook_url": "webhookUrl", "password": "password"}
 # Tasks of more bytes than this go in resumable chunks (the web page's rule too).
 RESUMABLE_ABOVE_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 1.0
@@ -106,15 +109,14 @@ class Client:
         for the first path when they go together); ``on_resumed(path, offset)`` is told
         of each upload continued from a previous run.
         """
-        fields = {"newFormat": fmt}
-        for name, value in (("level", level), ("retentionHours", retention_hours), ("webhookUrl", webhook_url),
-                            ("password", password)):
-            if value is not None:
-                fields[name] = str(value)
+        options = {name: str(value) for name, value in (
+            ("new_format", fmt), ("level", level), ("retention_hours", retention_hours),
+            ("webhook_url", webhook_url), ("password", password)) if value is not None}
         if chunked is None:
             chunked = sum(path.stat().st_size for path in paths) > RESUMABLE_ABOVE_BYTES
         if chunked:
-            return self._submit_chunked(paths, fields, on_upload, on_resumed)
+            return self._submit_chunked(paths, options, on_upload, on_resumed)
+        fields = {FORM_FIELDS[name]: value for name, value in options.items()}
         body = MultipartBody(paths, fields, on_upload(paths[0]) if on_upload else None)
         try:
             response = self.http.request(
@@ -125,7 +127,7 @@ class Client:
             body.close()
         return Task.from_json(response.json())
 
-    def _submit_chunked(self, paths: list[Path], fields: dict[str, str], on_upload, on_resumed) -> Task:
+    def _submit_chunked(self, paths: list[Path], options: dict[str, str], on_upload, on_resumed) -> Task:
         sent = [self.uploader.send(path, on_upload(path) if on_upload else None) for path in paths]
         for path, item in zip(paths, sent):
             if item.resumed_from and on_resumed:
@@ -134,16 +136,16 @@ class Client:
         if done is not None:  # a run before made the task, and stopped before forgetting the uploads
             task = self.task(done)
         else:
-            task = self._complete(sent, fields)
+            task = self._complete(sent, options)
         for path in paths:
             self.uploader.forget(path)
         return task
 
-    def _complete(self, sent: list[SentFile], fields: dict[str, str]) -> Task:
+    def _complete(self, sent: list[SentFile], options: dict[str, str]) -> Task:
         first, *more = (item.session.id for item in sent)
         response = self.http.request(
             "POST", f"/api/uploads/{first}/complete", idempotent=True, expect=(201,),
-            json={**fields, "uploads": more}, headers={IDEMPOTENCY_HEADER: new_idempotency_key()},
+            json={**options, "uploads": more}, headers={IDEMPOTENCY_HEADER: new_idempotency_key()},
         )
         return Task.from_json(response.json())
 

@@ -132,7 +132,7 @@ class ResumableUploader:
     def _create(self, name: str, size: int) -> UploadSession:
         response = self.http.request(
             "POST", "/api/uploads", idempotent=True, expect=(201,),
-            json={"fileName": name, "size": size}, headers={IDEMPOTENCY_HEADER: new_idempotency_key()},
+            json={"file_name": name, "size": size}, headers={IDEMPOTENCY_HEADER: new_idempotency_key()},
         )
         return UploadSession.from_json(response.json())
 
