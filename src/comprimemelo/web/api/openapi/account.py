@@ -72,6 +72,7 @@ PATHS = {
     "/api/account": {
         "get": {
             "summary": "The caller's account and its use of each quota",
+            "operationId": "get_account",
             "security": SECURED,
             "responses": {
                 "200": json_content(ref("Account"), "The account"),
@@ -81,6 +82,7 @@ PATHS = {
         },
         "delete": {
             "summary": "Delete the account and every task, file, upload, webhook and setting of it",
+            "operationId": "delete_account",
             "description": "Needs the account's password again (a wrong one counts as a failed log-in). "
             "Its tokens stop working at once; stored files are deleted at once, or by the workers' next "
             "sweep if storage is down meanwhile.",
@@ -100,6 +102,7 @@ PATHS = {
     "/api/account/email-verification": {
         "post": {
             "summary": "Mail the account's address a new confirmation link",
+            "operationId": "resend_email_verification",
             "security": SECURED,
             "responses": {
                 "202": json_content({"type": "object", "required": ["sent", "email"], "properties": {
@@ -114,6 +117,7 @@ PATHS = {
     "/api/auth/verify-email": {
         "post": {
             "summary": "Confirm an address with the token of its link (no log-in needed)",
+            "operationId": "verify_email",
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("VerifyEmail")}}},
             "responses": {
                 "200": json_content({"type": "object", "required": ["id", "email", "email_verified"], "properties": {

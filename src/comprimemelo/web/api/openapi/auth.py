@@ -37,6 +37,7 @@ PATHS = {
     "/api/auth/signup": {
         "post": {
             "summary": "Create an account",
+            "operationId": "sign_up",
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Signup")}}},
             "responses": touches_database({
                 "201": json_content(ref("User"), "Created"),
@@ -52,6 +53,7 @@ PATHS = {
     "/api/auth/login": {
         "post": {
             "summary": "Get an access token",
+            "operationId": "log_in",
             "description": "`username` may also be the e-mail address.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Login")}}},
             "responses": touches_database({
@@ -66,6 +68,7 @@ PATHS = {
     "/api/auth/logout": {
         "post": {
             "summary": "Revoke the token used for this request",
+            "operationId": "log_out",
             "security": SECURED,
             "responses": touches_database({"204": {"description": "Revoked"}, "401": UNAUTHORIZED}),
         }

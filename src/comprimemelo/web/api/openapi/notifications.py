@@ -137,6 +137,7 @@ PATHS = {
     "/api/notifications": {
         "get": {
             "summary": "The caller's notification settings",
+            "operationId": "get_notification_settings",
             "security": SECURED,
             "responses": {
                 "200": json_content(ref("NotificationSettings"), "The settings (all off until set)"),
@@ -146,6 +147,7 @@ PATHS = {
         },
         "put": {
             "summary": "Switch e-mail on or off, set or remove the webhook",
+            "operationId": "update_notification_settings",
             "description": "Fields left out are unchanged. The first webhook gets a signing secret, "
             "returned once as `webhook_secret`.",
             "security": SECURED,
@@ -165,6 +167,7 @@ PATHS = {
     "/api/notifications/webhook-secret": {
         "post": {
             "summary": "Create or rotate the webhook signing secret",
+            "operationId": "rotate_webhook_secret",
             "description": "Shown only in this answer. The previous secret stops signing at once.",
             "security": SECURED,
             "responses": {
@@ -178,6 +181,7 @@ PATHS = {
         "parameters": [TASK_ID],
         "get": {
             "summary": "What was sent about a task, and its own webhook",
+            "operationId": "list_task_notifications",
             "security": SECURED,
             "responses": {
                 "200": json_content(ref("TaskNotifications"), "The task's webhook and events"),
@@ -215,6 +219,7 @@ WEBHOOKS = {
     "taskFinished": {
         "post": {
             "summary": "A task was processed or failed",
+            "operationId": "task_finished",
             "description": "Signed the Standard Webhooks way. Retried with exponential backoff on network "
             "errors, 5xx, 429 and 410; any other 4xx or a redirect ends the delivery. Repeated 410 "
             "disables the webhook.",

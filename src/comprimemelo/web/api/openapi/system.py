@@ -38,12 +38,14 @@ PATHS = {
     "/healthz": {
         "get": {
             "summary": "The process is alive",
+            "operationId": "check_liveness",
             "responses": {"200": json_content(ref("Health"), "Alive")},
         }
     },
     "/readyz": {
         "get": {
             "summary": "Database, storage and queue are reachable",
+            "operationId": "check_readiness",
             "responses": {
                 "200": json_content(ref("Readiness"), "Ready"),
                 "503": json_content(ref("Readiness"), "Not ready: the checks say which backend is down"),

@@ -84,6 +84,7 @@ PATHS = {
     "/api/tasks": {
         "get": {
             "summary": "List the caller's tasks",
+            "operationId": "list_tasks",
             "security": SECURED,
             "parameters": [
                 {"name": "max", "in": "query", "schema": {"type": "integer", "minimum": 1},
@@ -102,6 +103,7 @@ PATHS = {
         },
         "post": {
             "summary": "Upload one or more files and ask for one archive of them",
+            "operationId": "create_task",
             "description": "Repeat `fileName` to put several files in one archive; their names are "
             "sanitised and duplicates become `name (1).ext`. Formats are case-insensitive and may "
             f"start with a dot. Levels, or presets ({', '.join(PRESETS)}): {LEVELS}.",
@@ -168,6 +170,7 @@ PATHS = {
     "/api/formats": {
         "get": {
             "summary": "The archive formats, their level ranges, presets and encryption",
+            "operationId": "list_formats",
             "responses": {
                 "200": json_content(
                     {
@@ -206,6 +209,7 @@ PATHS = {
         "parameters": [TASK_ID],
         "get": {
             "summary": "One task",
+            "operationId": "get_task",
             "security": SECURED,
             "responses": touches_database(
                 {"200": json_content(ref("Task"), "The task"), "401": UNAUTHORIZED, "404": NOT_FOUND}
@@ -213,6 +217,7 @@ PATHS = {
         },
         "delete": {
             "summary": "Delete a task and its files",
+            "operationId": "delete_task",
             "security": SECURED,
             "responses": touches_database({
                 "204": {"description": "Deleted"},
@@ -226,6 +231,7 @@ PATHS = {
         "parameters": [TASK_ID],
         "get": {
             "summary": "Download the original file",
+            "operationId": "download_original",
             "security": SECURED,
             "parameters": [{"name": "file", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
             "responses": touches_database({
@@ -242,6 +248,7 @@ PATHS = {
         "parameters": [TASK_ID],
         "get": {
             "summary": "Download the archive",
+            "operationId": "download_compressed",
             "security": SECURED,
             "responses": touches_database({
                 "200": ARCHIVE_RESPONSE,
@@ -263,6 +270,7 @@ PATHS = {
         }],
         "get": {
             "summary": "The caller's newest original or archive with this name",
+            "operationId": "get_file_by_name",
             "security": SECURED,
             "responses": touches_database({
                 "200": ANY_FILE_RESPONSE,

@@ -45,6 +45,7 @@ PATHS = {
     "/api/uploads": {
         "post": {
             "summary": "Open a resumable upload of one big file",
+            "operationId": "create_upload",
             "description": "Answers where to send the bytes (`uploadUrl`, method `PUT`): Cloud Storage's "
             "resumable session URI, or `PUT /api/uploads/{upload_id}` in embedded mode. Then "
             "`POST /api/uploads/{upload_id}/complete` makes a task of it.",
@@ -69,6 +70,7 @@ PATHS = {
         "parameters": [UPLOAD_ID],
         "get": {
             "summary": "An upload and how many bytes it holds",
+            "operationId": "get_upload",
             "security": SECURED,
             "responses": touches_database({
                 "200": json_content(ref("Upload"), "The upload", UPLOAD_RANGE),
@@ -78,6 +80,7 @@ PATHS = {
         },
         "delete": {
             "summary": "Cancel an upload and delete its bytes",
+            "operationId": "cancel_upload",
             "security": SECURED,
             "responses": touches_database({
                 "204": {"description": "Cancelled"},
@@ -88,6 +91,7 @@ PATHS = {
         },
         "put": {
             "summary": "Send a chunk, or ask the offset (embedded mode)",
+            "operationId": "send_upload_chunk",
             "description": "`Content-Range: bytes FIRST-LAST/SIZE` with the chunk, or `bytes */SIZE` with "
             "an empty body to ask how many bytes arrived. The upload id is the capability: no "
             "credentials are needed, and another user's get 404.",
@@ -118,6 +122,7 @@ PATHS = {
         "parameters": [UPLOAD_ID],
         "post": {
             "summary": "Make a task of this upload and any others named in `uploads` (one archive)",
+            "operationId": "complete_upload",
             "security": SECURED,
             "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {
