@@ -233,6 +233,11 @@ def test_processed_archive_downloads_with_its_media_type(make_user, services):
         assert archive.read("notes.txt") == b"compress me " * 100
     by_name = user.client.get("/api/files/notes.txt.zip", headers=user.headers)
     assert by_name.data == response.data
+    assert "Accept" in response.headers["Vary"]
+    as_bytes = user.client.get(done["compressed_url"], headers={**user.headers, "Accept": "application/octet-stream"})
+    assert as_bytes.mimetype == "application/octet-stream" and as_bytes.data == response.data
+    preferred = user.client.get(done["compressed_url"], headers={**user.headers, "Accept": "application/zip, */*;q=0.1"})
+    assert preferred.mimetype == "application/zip"
 
 
 def test_unknown_routes_and_methods_answer_json(client):

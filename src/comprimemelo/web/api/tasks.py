@@ -317,13 +317,21 @@ def download_by_name(filename: str):
 
 
 def send_object(key: str, filename: str, media_type: str) -> Response:
-    """Redirect to a signed URL when storage offers one, else stream the bytes."""
+    """Redirect to a signed URL when storage offers one, else stream the bytes.
+
+    The file's own media type, or ``application/octet-stream`` to a client that
+    asks only for that (generated clients read bytes under that name).
+    """
+    media_type = request.accept_mimetypes.best_match((media_type, ORIGINAL_MEDIA_TYPE), default=media_type)
     storage = backends().storage
     url = storage.download_url(key, filename, media_type)
     if url:
-        return redirect(url, code=302)
-    local_path = getattr(storage, "local_path", None)
-    source = local_path(key) if local_path else storage.open(key)
-    if local_path and not source.is_file():
-        raise NotFound("the file is no longer in storage")
-    return send_file(source, mimetype=media_type, as_attachment=True, download_name=filename)
+        response = redirect(url, code=302)
+    else:
+        local_path = getattr(storage, "local_path", None)
+        source = local_path(key) if local_path else storage.open(key)
+        if local_path and not source.is_file():
+            raise NotFound("the file is no longer in storage")
+        response = send_file(source, mimetype=media_type, as_attachment=True, download_name=filename)
+    response.vary.add("Accept")
+    return response

@@ -64,9 +64,9 @@ TASK_ID = {
 SECURED = [{"bearerAuth": []}]
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 ORIGINAL_RESPONSE = {"description": "The original file as an attachment", "content": {ORIGINAL_MEDIA_TYPE: BINARY}}
-# Generic clients read any bytes as application/octet-stream, and generators
-# (openapi-python-client) omit a response whose media types they do not know,
-# so it is listed first; the service sends the format's own media type.
+# The format's own media type, or application/octet-stream to a client whose
+# Accept asks only for that: generators (openapi-python-client) omit a response
+# whose media types they do not know, so it is listed first.
 ARCHIVE_RESPONSE = {
     "description": "The archive as an attachment, with its format's media type (bytes to a generic client)",
     "content": {ORIGINAL_MEDIA_TYPE: BINARY, **{fmt.media_type: BINARY for fmt in ArchiveFormat}},
