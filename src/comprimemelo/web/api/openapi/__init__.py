@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the REST API, assembled from one module per
 area (``auth``, ``tasks``, ``uploads``, ``notifications``, ``account``,
 ``system``) and the request bodies' schemas, generated from the very types the
-routes validate with (``web/api/schemas.py``).
+routes validate with (``web/api/schemas.py``), each with an example
+(``examples``).
 
 Tests validate it and fuzz the running service against it
 (``tests/integration/test_api_fuzz.py``): every response must have a documented
@@ -17,7 +18,7 @@ import msgspec
 
 from comprimemelo import __version__
 from comprimemelo.web.api import schemas
-from comprimemelo.web.api.openapi import account, auth, notifications, system, tasks, uploads
+from comprimemelo.web.api.openapi import account, auth, examples, notifications, system, tasks, uploads
 
 AREAS = (auth, tasks, uploads, notifications, account, system)
 SCHEMA_REF = "#/components/schemas/{name}"
@@ -40,7 +41,7 @@ def openapi_document() -> dict:
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {**components, **generated},
+            "schemas": examples.with_examples({**components, **generated}),
         },
         "paths": paths,
         "webhooks": notifications.WEBHOOKS,
