@@ -74,38 +74,40 @@ def generate_client(base_url: str, folder):
 
 def test_a_generated_client_signs_up_uploads_waits_downloads_and_deletes(deployment, tmp_path):
     generated = generate_client(deployment, tmp_path)
-    api = importlib.import_module(f"{PACKAGE}.api.default")
+    auth = importlib.import_module(f"{PACKAGE}.api.auth")
+    tasks = importlib.import_module(f"{PACKAGE}.api.tasks")
     models = importlib.import_module(f"{PACKAGE}.models")
     types = importlib.import_module(f"{PACKAGE}.types")
-    for name in ("sign_up", "log_in", "create_task", "get_task", "download_compressed", "delete_task"):
-        importlib.import_module(f"{PACKAGE}.api.default.{name}")
+    for tag, name in (("auth", "sign_up"), ("auth", "log_in"), ("tasks", "create_task"), ("tasks", "get_task"),
+                      ("tasks", "download_compressed"), ("tasks", "delete_task")):
+        importlib.import_module(f"{PACKAGE}.api.{tag}.{name}")
     anonymous = generated.Client(base_url=deployment, raise_on_unexpected_status=True)
 
-    signed_up = api.sign_up.sync_detailed(client=anonymous, body=models.Signup(
+    signed_up = auth.sign_up.sync_detailed(client=anonymous, body=models.Signup(
         username="generated", email="generated@example.com", password1=PASSWORD, password2=PASSWORD))
     assert signed_up.status_code == 201, signed_up.content
-    token = api.log_in.sync(client=anonymous, body=models.Login(username="generated", password=PASSWORD))
+    token = auth.log_in.sync(client=anonymous, body=models.Login(username="generated", password=PASSWORD))
     assert isinstance(token, models.Token), token
     client = generated.AuthenticatedClient(base_url=deployment, token=token.access_token,
                                            raise_on_unexpected_status=True)
 
     upload = types.File(payload=io.BytesIO(CONTENT), file_name="notes.txt", mime_type="text/plain")
-    created = api.create_task.sync(client=client, body=models.CreateTaskBody(file_name=[upload], new_format="zip"))
+    created = tasks.create_task.sync(client=client, body=models.CreateTaskBody(file_name=[upload], new_format="zip"))
     assert isinstance(created, models.Task), created
 
     deadline = time.monotonic() + PROCESSED_TIMEOUT_SECONDS
     task = created
     while task.status not in ("processed", "failed") and time.monotonic() < deadline:
         time.sleep(0.2)
-        task = api.get_task.sync(task_id=created.id, client=client)
+        task = tasks.get_task.sync(task_id=created.id, client=client)
     assert task.status == "processed", task
 
-    downloaded = api.download_compressed.sync_detailed(task_id=created.id, client=client)
+    downloaded = tasks.download_compressed.sync_detailed(task_id=created.id, client=client)
     assert downloaded.status_code == 200
     with zipfile.ZipFile(io.BytesIO(downloaded.content)) as archive:
         assert archive.read("notes.txt") == CONTENT
 
-    deleted = api.delete_task.sync_detailed(task_id=created.id, client=client)
+    deleted = tasks.delete_task.sync_detailed(task_id=created.id, client=client)
     assert deleted.status_code == 204, deleted.content
-    gone = api.get_task.sync_detailed(task_id=created.id, client=client)
+    gone = tasks.get_task.sync_detailed(task_id=created.id, client=client)
     assert gone.status_code == 404

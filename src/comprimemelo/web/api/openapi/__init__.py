@@ -21,6 +21,14 @@ from comprimemelo.web.api import schemas
 from comprimemelo.web.api.openapi import account, auth, examples, notifications, system, tasks, uploads
 
 AREAS = (auth, tasks, uploads, notifications, account, system)
+TAGS = {
+    "auth": "Sign up, log in, log out",
+    "tasks": "Upload files to compress, follow their tasks, download the original or the archive",
+    "uploads": "Resumable uploads of big files, in chunks, made into a task when complete",
+    "notifications": "E-mail and webhooks when a task finishes",
+    "account": "The account: its use of the quotas, its e-mail address's verification, its deletion",
+    "system": "Liveness and readiness probes",
+}
 SCHEMA_REF = "#/components/schemas/{name}"
 
 
@@ -31,7 +39,7 @@ def openapi_document() -> dict:
     paths: dict = {}
     for area in AREAS:
         components.update(getattr(area, "SCHEMAS", {}))
-        paths.update(area.PATHS)
+        paths.update(tagged(area.PATHS, area_name(area)))
     document = {
         "openapi": "3.1.0",
         "info": {
@@ -43,10 +51,22 @@ def openapi_document() -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": examples.with_examples({**components, **generated}),
         },
+        "tags": [{"name": name, "description": description} for name, description in TAGS.items()],
         "paths": paths,
         "webhooks": notifications.WEBHOOKS,
     }
     return account.with_quota_and_size_errors(document)
+
+
+def area_name(area) -> str:
+    return area.__name__.rsplit(".", 1)[-1]
+
+
+def tagged(paths: dict, tag: str) -> dict:
+    """``paths`` with each operation under its area's tag (a generated client's module)."""
+    return {path: {method: {"tags": [tag], **operation} if isinstance(operation, dict) and "responses" in operation
+                   else operation for method, operation in item.items()}
+            for path, item in paths.items()}
 
 
 __all__ = ["openapi_document"]
