@@ -43,6 +43,8 @@ FAIR = "comprimemelo.server.gunicorn_gevent.FairGeventWorker"
 configs = {
     "service-current": lambda port: [PY, f"{D}/launch_web.py", "current"],
     "service-fair": lambda port: [PY, f"{D}/launch_web.py", "fair"],
+    "service-fair-w3": lambda port: [PY, f"{D}/launch_web.py", "fair"],
+    "service-current-w3": lambda port: [PY, f"{D}/launch_web.py", "current"],
     "bare-current": lambda port: [PY, "-m", "gunicorn", *gopts(CUR), "--bind", f"127.0.0.1:{port}", "capacity.bareapp:app"],
     "bare-fair": lambda port: [PY, "-m", "gunicorn", *gopts(FAIR), "--bind", f"127.0.0.1:{port}", "capacity.bareapp:app"],
     "bare-fair4": lambda port: [PY, "-m", "gunicorn", *gopts("fair4.Fair4"), "--pythonpath", D, "--bind", f"127.0.0.1:{port}", "capacity.bareapp:app"],
@@ -56,7 +58,7 @@ for r in range(ROUNDS):
         if name == "seed" and r > 0:
             continue
         port += 1
-        p = start(configs[name](port), port, {"SEED_DB": f"{D}/seed.db"})
+        p = start(configs[name](port), port, {"SEED_DB": f"{D}/seed.db", **({"COMPRIMEMELO_WEB_WORKERS": "3"} if name.endswith("-w3") else {})})
         try:
             load = open("/proc/loadavg").read().split()[0]
             out = subprocess.run(["wrk", "-t2", "-c1000", "-d20s", "--latency", "--timeout", "10s", "-s", f"{D}/auth.lua",
