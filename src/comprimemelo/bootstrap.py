@@ -154,7 +154,8 @@ def build_worker(settings: Settings, *, backends: Backends | None = None) -> Wor
 
 def gunicorn_worker_class(settings: Settings) -> str:
     """gunicorn's ``worker_class``: ours for gevent when its tuning applies
-    (``server.gunicorn_gevent``), gunicorn's own otherwise."""
+    (``server.gunicorn_gevent``: keep-alive connections take turns, chosen by
+    capacity/reports/api-tail), gunicorn's own otherwise."""
     if settings.web_worker_class == "gevent" and tuning.enabled(settings, tuning.GUNICORN_GEVENT_ACCEPT):
-        return "comprimemelo.server.gunicorn_gevent.GeventWorker"
+        return "comprimemelo.server.gunicorn_gevent.FairGeventWorker"
     return settings.web_worker_class

@@ -38,8 +38,9 @@ PG8000_ROUND_TRIPS = Tuning(
     "pg8000", ("1.31",), "capacity/reports/api-postgres",
 )
 GUNICORN_GEVENT_ACCEPT = Tuning(
-    "gunicorn gevent worker: up to 16 connections accepted per turn, body reads of werkzeug's size",
-    "gunicorn", ("23.", "27."), "capacity/reports/api, capacity/reports/upload",
+    "gunicorn gevent worker: up to 16 connections accepted per turn, keep-alive connections taking turns, "
+    "body reads of werkzeug's size",
+    "gunicorn", ("23.", "27."), "capacity/reports/api, capacity/reports/api-tail, capacity/reports/upload",
 )
 WERKZEUG_LARGE_MULTIPART_READS = Tuning(
     "werkzeug: multipart bodies parsed in 256 KiB reads", "werkzeug", ("3.1",), "capacity/reports/upload",

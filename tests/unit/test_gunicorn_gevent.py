@@ -4,7 +4,7 @@ from gunicorn.util import load_class
 
 from comprimemelo.bootstrap import gunicorn_worker_class
 from comprimemelo.settings import Settings
-from comprimemelo.server.gunicorn_gevent import ACCEPT_PER_TURN, GeventWorker, _StreamServer
+from comprimemelo.server.gunicorn_gevent import ACCEPT_PER_TURN, FairGeventWorker, _StreamServer
 
 
 def test_gunicorns_one_connection_per_turn_is_not_taken():
@@ -18,7 +18,7 @@ def test_gunicorns_one_connection_per_turn_is_not_taken():
 
 def test_the_gevent_setting_runs_our_worker_and_gthread_gunicorns():
     ours = gunicorn_worker_class(Settings(web_worker_class="gevent"))
-    assert load_class(ours, default="gevent", section="gunicorn.workers") is GeventWorker
+    assert load_class(ours, default="gevent", section="gunicorn.workers") is FairGeventWorker
     assert gunicorn_worker_class(Settings(web_worker_class="gthread")) == "gthread"
 
 

@@ -30,8 +30,8 @@ connection is served once per turn. Measured (capacity/reports/api-tail; wrk
 -c1000, 20 s, two interleaved rounds, load 0.2-2.3): ``GET /api/tasks`` p90
 175-177 ms and p99 226-232 ms with 0 timeouts, against 2.2-3.0 s, 4.8-6.0 s
 and 87-157 timeouts with ``GeventWorker``, but at 0.88x its req/s (6,306
-against 7,132). Not the default, since the bar was 0.95x: a candidate for
-``--worker-class`` of gunicorn until a run says otherwise. Yielding after
+against 7,132). The production default for ``gevent``: the tail
+first, at 0.92x bare Flask served the same way. Yielding after
 every fourth request only lost on both counts (bare Flask, medians of two
 rounds: 0.88x the req/s, p90 0.55 s, p99 0.76-0.86 s).
 """
