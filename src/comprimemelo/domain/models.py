@@ -93,6 +93,9 @@ class Task(Base):
         # owner's oldest claimable task and running count, and its last claim.
         Index("ix_tasks_status_owner_id_id", "status", "owner_id", "id"),
         Index("ix_tasks_owner_id_started_at", "owner_id", "started_at"),
+        # A list of one format, a page at a time (``GET /api/tasks?format=``);
+        # one status pages through ``ix_tasks_status_owner_id_id``.
+        Index("ix_tasks_owner_id_new_format_id", "owner_id", "new_format", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,6 +4,7 @@ and expire them. Creating one is ``comprimemelo.services.intake``'s."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import uuid
@@ -175,10 +176,63 @@ def _view_column(name: str) -> sa.ColumnElement:
 _VIEW_COLUMNS = [_view_column(name) for name in TaskView.__dataclass_fields__ if name != "files"]
 
 
-def _list_statement(descending: bool) -> sa.Select:
+# The characters LIKE reads as wildcards, and the one that escapes them.
+_LIKE_ESCAPE = "/"
+_LIKE_SPECIAL = re.compile(r"[/%_]")
+
+
+def like_pattern(substring: str) -> str:
+    """A LIKE pattern matching names that contain ``substring`` as typed:
+    its ``%`` and ``_`` are letters, not wildcards."""
+    return "%" + _LIKE_SPECIAL.sub(lambda m: _LIKE_ESCAPE + m.group(0), substring) + "%"
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Which of the owner's tasks a list shows: those after the task ``after``
+    (a page's last, in the list's order), of a status, of a format, with a file
+    whose name contains ``search`` (case-insensitive). None: any."""
+
+    after: int | None = None
+    status: str | None = None
+    new_format: str | None = None
+    search: str | None = None
+
+    def shape(self) -> tuple[bool, ...]:
+        return (self.after is not None, self.status is not None, self.new_format is not None,
+                self.search is not None)
+
+    def params(self) -> dict:
+        values = {"after": self.after, "status": self.status, "new_format": self.new_format}
+        values = {name: value for name, value in values.items() if value is not None}
+        if self.search is not None:
+            values["pattern"] = like_pattern(self.search)
+        return values
+
+
+NO_FILTER = ListFilter()
+
+
+@functools.cache
+def _list_statement(descending: bool, after: bool, status: bool, new_format: bool, search: bool) -> sa.Select:
+    """Built once per shape of query: constructing it cost more than running it.
+    A page continues after an id (keyset): the owner's id index
+    (``ix_tasks_owner_id_id``, or the status or format one) reads just the page,
+    and tasks added or deleted meanwhile move no other task across pages."""
+    conditions = [Task.owner_id == sa.bindparam("owner_id")]
+    if after:
+        after_id = sa.bindparam("after", type_=sa.Integer)
+        conditions.append(Task.id < after_id if descending else Task.id > after_id)
+    if status:
+        conditions.append(Task.status == sa.bindparam("status"))
+    if new_format:
+        conditions.append(Task.new_format == sa.bindparam("new_format"))
+    if search:
+        named = sa.func.lower(TaskFile.filename).like(sa.func.lower(sa.bindparam("pattern")), escape=_LIKE_ESCAPE)
+        conditions.append(sa.exists().where(TaskFile.task_id == Task.id, named))
     page = (
         sa.select(*_VIEW_COLUMNS)
-        .where(Task.owner_id == sa.bindparam("owner_id"))
+        .where(*conditions)
         .order_by(Task.id.desc() if descending else Task.id.asc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .subquery()
@@ -190,17 +244,22 @@ def _list_statement(descending: bool) -> sa.Select:
     )
 
 
-# Built once: constructing the statement cost more than running it.
-_LIST_STATEMENTS = {descending: _list_statement(descending) for descending in (False, True)}
-
-
-def list_tasks(connection: Connection, owner_id: int, *, limit: int | None, descending: bool) -> list[TaskView]:
+def list_tasks(
+    connection: Connection,
+    owner_id: int,
+    *,
+    limit: int | None,
+    descending: bool,
+    only: ListFilter = NO_FILTER,
+    peek: bool = False,
+) -> list[TaskView]:
     """The owner's tasks by id, with their files, in one Core query: the
     dashboard's poll is the API's busiest call, and ORM objects (then ORM
-    execution itself) were most of its cost."""
+    execution itself) were most of its cost. ``peek``: one task more than
+    ``limit`` (capped), to tell whether another page follows."""
     rows = connection.execute(
-        _LIST_STATEMENTS[descending],
-        {"owner_id": owner_id, "limit": min(limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT)},
+        _list_statement(descending, *only.shape()),
+        {"owner_id": owner_id, "limit": min(limit or MAX_LIST_LIMIT, MAX_LIST_LIMIT) + peek, **only.params()},
     ).all()  # one fetchall, not a fetchone per row
     views: list[TaskView] = []
     last_id = None

@@ -227,16 +227,18 @@ def list_formats():
 @bp.get("/tasks")
 @login_required
 def list_tasks():
-    """The caller's tasks; ``If-None-Match`` with the last ``ETag`` gets 304
+    """The caller's tasks, a page at a time (a ``Link: <...>; rel="next"``
+    while more follow); ``If-None-Match`` with the last ``ETag`` gets 304
     while nothing changed (the dashboard's poll)."""
     query = tasklists.parse_query(request.args.get)
     owner, root, version = current_user_id(), request.script_root, current_tasks_version()
     lists: tasklists.TaskLists = current_app.extensions[tasklists.EXTENSION]
     listed = lists.lookup(owner, query, root, version)
     if listed is None:
-        found = task_service.list_tasks(db_connection(), owner, limit=query.limit, descending=query.descending)
-        rendered = current_app.json.response([task_json(task, script_root=root) for task in found])
-        listed = lists.store(owner, query, root, version, rendered.get_data())
+        page = tasklists.read_page(db_connection(), owner, query)
+        rendered = current_app.json.response([task_json(task, script_root=root) for task in page.tasks])
+        link = None if page.next is None else tasklists.link_to(page.next, root)
+        listed = lists.store(owner, query, root, version, rendered.get_data(), link)
     status, headers = tasklists.answer(listed, request.headers.get("If-None-Match"))
     if status == 304:
         return current_app.response_class(status=304, headers=headers)

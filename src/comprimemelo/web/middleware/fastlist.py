@@ -42,7 +42,7 @@ from comprimemelo.web.middleware.observability import REQUEST_ID_HEADER, default
 
 log = logging.getLogger(__name__)
 
-LIST_PATH = "/api/tasks"
+LIST_PATH = tasklists.LIST_PATH
 # The content type Flask's JSON provider gives the list (OrjsonProvider.mimetype).
 JSON_TYPE = "application/json"
 # Where the view's routing puts it (tests hold the two together).

@@ -28,6 +28,7 @@ from comprimemelo.web.api.openapi.common import (
     touches_database,
 )
 from comprimemelo.web.api.openapi.notifications import TASK_WEBHOOK_400, TASK_WEBHOOK_FIELD
+from comprimemelo.web.tasklists import MAX_SEARCH_CHARS, STATUSES
 
 SCHEMAS = {
     "Task": {
@@ -80,6 +81,15 @@ SCHEMAS = {
     },
 }
 
+LIST_PAGE_HEADERS = {
+    **LIST_ETAG,
+    "Link": {
+        "description": 'RFC 8288 `<URL>; rel="next"` while more tasks follow this page: the same query, '
+        "continued after its last task (stable while tasks are added or deleted)",
+        "schema": {"type": "string"},
+    },
+}
+
 PATHS = {
     "/api/tasks": {
         "get": {
@@ -91,11 +101,23 @@ PATHS = {
                  "description": "At most this many tasks (capped at 1000)"},
                 {"name": "order", "in": "query", "schema": {"type": "integer", "enum": [0, 1]},
                  "description": "0: ascending by id (default), 1: descending"},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)},
+                 "description": "Only tasks in this status"},
+                {"name": "format", "in": "query", "schema": {"type": "string", "examples": FORMATS},
+                 "description": "Only tasks of this archive format (case-insensitive, may start with a dot)"},
+                {"name": "search", "in": "query",
+                 "schema": {"type": "string", "maxLength": MAX_SEARCH_CHARS},
+                 "description": "Only tasks with a file whose name contains this, case-insensitively "
+                 "(`%` and `_` are letters, not wildcards; no control characters)"},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                 "description": "Where the page starts: take it from the `Link: <...>; rel=\"next\"` URL of "
+                 "the page before (same `order`), never build it. A cursor this service did not give is "
+                 "`400 invalid_query`"},
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
                  "description": "The `ETag` of a list already held: 304 while it still holds"},
             ],
             "responses": touches_database({
-                "200": json_content({"type": "array", "items": ref("Task")}, "The tasks", LIST_ETAG),
+                "200": json_content({"type": "array", "items": ref("Task")}, "The tasks", LIST_PAGE_HEADERS),
                 "304": {"description": "The list is unchanged since the `ETag` sent", "headers": LIST_ETAG},
                 "400": error("Bad query parameter"),
                 "401": UNAUTHORIZED,
