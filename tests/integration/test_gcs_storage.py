@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -97,6 +98,18 @@ def test_streamed_upload_of_unknown_length_round_trips(store, client, gcs_bucket
     assert target.read_bytes() == data
     with store.open("tasks/p/original/0") as reader:
         assert reader.read() == data
+
+
+def test_a_failed_streamed_upload_is_never_finished_later_by_the_garbage_collector(store, client, gcs_bucket):
+    """A write that fails when it is finalised (here the bucket is missing) must
+    leave the writer closed: ``io.IOBase.__del__`` would otherwise call
+    ``close()`` again and upload the object once the bucket is back, an orphan."""
+    client.bucket(gcs_bucket).delete()
+    with pytest.raises(StorageError):
+        store.put_stream("tasks/p/original/0", io.BytesIO(b"sent while storage was gone"))
+    client.create_bucket(gcs_bucket)
+    gc.collect()
+    assert list(client.list_blobs(gcs_bucket)) == []
 
 
 def test_put_file_and_delete(store, tmp_path):

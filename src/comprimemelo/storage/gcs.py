@@ -132,10 +132,17 @@ class GcsStorage:
                 retry=self._retry,
                 timeout=REQUEST_TIMEOUT_SECONDS,
             )
-            with writer:  # an exception inside cancels the upload
+            try:
                 while chunk := stream.read(READ_CHUNK_BYTES):
                     writer.write(chunk)
                     size += len(chunk)
+                writer.close()
+            except BaseException:
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    writer.terminate()  # cancels the resumable session if one was started
+                raise
+            finally:
+                _discard(writer)
         return size
 
     def put_file(self, key: str, path: Path) -> int:
@@ -231,3 +238,13 @@ def _translate(action: str, key: str, *, missing_is_error: bool = False) -> Iter
         raise ObjectNotFound(key) from None
     except _BACKEND_ERRORS as error:
         raise StorageError(f"cannot {action} {key}: {error}") from error
+
+
+def _discard(writer: Any) -> None:
+    """Mark a ``BlobWriter`` closed without uploading. When ``close()`` raises it
+    leaves its buffer open, and ``io.IOBase.__del__`` calls ``close()`` again at
+    garbage collection: a failed write would be finished later, an orphan object
+    (googleapis/python-storage#1228 fixed only the exception-in-body case)."""
+    buffer = getattr(writer, "_buffer", None)
+    if buffer is not None and not buffer.closed:
+        buffer.close()
