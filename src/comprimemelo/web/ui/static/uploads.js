@@ -1,5 +1,5 @@
 // Resumable uploads for big files (POST /api/uploads): the file goes in chunks
-// to the session's uploadUrl (this app, or Cloud Storage directly), with
+// to the session's upload_url (this app, or Cloud Storage directly), with
 // Content-Range, 308 until the last byte. A failed chunk is retried after
 // asking where the stored bytes end; the session is remembered (localStorage)
 // so "Compress" again, even after a reload, resumes instead of starting over.
@@ -80,14 +80,14 @@
     return answer.body;
   }
 
-  // Only this app gets the CSRF token; a cross-origin uploadUrl (Cloud Storage) gets no extra header.
+  // Only this app gets the CSRF token; a cross-origin upload_url (Cloud Storage) gets no extra header.
   function chunkHeaders(session, csrfToken) {
-    const sameOrigin = new URL(session.uploadUrl, window.location.href).origin === window.location.origin;
+    const sameOrigin = new URL(session.upload_url, window.location.href).origin === window.location.origin;
     return sameOrigin ? { "X-CSRF-Token": csrfToken } : {};
   }
 
   async function askOffset(session, size, headers) {
-    const answer = await send("PUT", session.uploadUrl, { headers: { ...headers, "Content-Range": `bytes */${size}` } });
+    const answer = await send("PUT", session.upload_url, { headers: { ...headers, "Content-Range": `bytes */${size}` } });
     return storedBytes(answer, size);
   }
 
@@ -98,10 +98,10 @@
     let failures = 0;
     if (size === 0) offset = await askOffset(session, size, headers);
     while (offset < size) {
-      const last = Math.min(offset + session.chunkBytes, size) - 1;
+      const last = Math.min(offset + session.chunk_bytes, size) - 1;
       const start = offset;
       try {
-        const answer = await send("PUT", session.uploadUrl, {
+        const answer = await send("PUT", session.upload_url, {
           headers: { ...headers, "Content-Range": `bytes ${start}-${last}/${size}` },
           body: file.slice(start, last + 1),
           onProgress: (loaded) => options.onProgress((start + loaded) / size),
