@@ -73,7 +73,7 @@
     }
     const answer = await send("POST", sessionsUrl, {
       headers: jsonHeaders(csrfToken),
-      body: JSON.stringify({ fileName: file.name, size: file.size, contentType: file.type || undefined }),
+      body: JSON.stringify({ file_name: file.name, size: file.size, content_type: file.type || undefined }),
     });
     if (answer.status !== 201) throw new UploadError(answer.status, answer.body);
     localStorage.setItem(storeKey(file), answer.body.id);
@@ -136,10 +136,10 @@
       await sendChunks(file, session, options);
       options.onUploaded();
       // The same fields as a multipart upload: a level or preset name, the password, the retention.
-      const body = { newFormat: options.format };
+      const body = { new_format: options.format };
       if (options.level) body.level = options.level;
       if (options.password) body.password = options.password;
-      if (options.retentionHours) body.retentionHours = options.retentionHours;
+      if (options.retentionHours) body.retention_hours = options.retentionHours;
       const answer = await send("POST", `${options.sessionsUrl}/${session.id}/complete`, {
         headers: jsonHeaders(options.csrfToken),
         body: JSON.stringify(body),
