@@ -46,7 +46,7 @@ PATHS = {
         "post": {
             "summary": "Open a resumable upload of one big file",
             "operationId": "create_upload",
-            "description": "Answers where to send the bytes (`uploadUrl`, method `PUT`): Cloud Storage's "
+            "description": "Answers where to send the bytes (`upload_url`, method `PUT`): Cloud Storage's "
             "resumable session URI, or `PUT /api/uploads/{upload_id}` in embedded mode. Then "
             "`POST /api/uploads/{upload_id}/complete` makes a task of it.",
             "security": SECURED,
