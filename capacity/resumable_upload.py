@@ -4,7 +4,7 @@ the 5 GiB check of issue 9, run by hand::
     comprimemelo serve --data-dir /tmp/big --port 8000 &
     python -m capacity.resumable_upload --base-url http://127.0.0.1:8000 --size 5GiB --interrupt-at 3GiB
 
-It signs a user up, opens a session, sends the file in ``chunkBytes`` chunks
+It signs a user up, opens a session, sends the file in ``chunk_bytes`` chunks
 (``http.client``: one request per chunk with an exact ``Content-Length``), and
 with ``--interrupt-at`` drops the connection in the middle of the chunk that
 holds that byte, asks the server for the offset and resumes from it. Then it
@@ -156,14 +156,14 @@ def run(base_url: str, size: int, *, seed: int, interrupt_at: int | None, fmt: s
     session.raise_for_status()
     session = session.json()
     pattern = Pattern(seed)
-    sender = ChunkSender(session["uploadUrl"], size, pattern)
-    figures: dict = {"size": size, "chunk_bytes": session["chunkBytes"]}
+    sender = ChunkSender(session["upload_url"], size, pattern)
+    figures: dict = {"size": size, "chunk_bytes": session["chunk_bytes"]}
     began = time.monotonic()
-    offset = sender.send(0, session["chunkBytes"], cut_at=interrupt_at)
+    offset = sender.send(0, session["chunk_bytes"], cut_at=interrupt_at)
     if interrupt_at is not None:
         figures["interrupted_at"] = interrupt_at
         figures["resumed_from"] = offset
-        offset = sender.send(offset, session["chunkBytes"])
+        offset = sender.send(offset, session["chunk_bytes"])
     figures["upload_seconds"] = round(time.monotonic() - began, 1)
     figures["upload_mib_per_second"] = round(size / BLOCK / max(figures["upload_seconds"], 0.001), 1)
     began = time.monotonic()

@@ -64,8 +64,8 @@ def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
         [sys.executable, "-c", textwrap.dedent(f"""
             import os, signal
             from capacity.resumable_upload import ChunkSender, Pattern
-            sender = ChunkSender({session['uploadUrl']!r}, {SIZE}, Pattern({SEED}))
-            sender.send(0, {session['chunkBytes']}, cut_at={CUT_AT},
+            sender = ChunkSender({session['upload_url']!r}, {SIZE}, Pattern({SEED}))
+            sender.send(0, {session['chunk_bytes']}, cut_at={CUT_AT},
                         on_cut=lambda: os.kill(os.getpid(), signal.SIGKILL))
         """)],
         cwd=REPO_ROOT,
@@ -73,13 +73,13 @@ def test_killed_client_resumes_a_300_mb_upload_mid_chunk(served):
     )
     assert killed.returncode == -signal.SIGKILL
 
-    sender = ChunkSender(session["uploadUrl"], SIZE, Pattern(SEED))
+    sender = ChunkSender(session["upload_url"], SIZE, Pattern(SEED))
     offset = settled_offset(sender)
     # what the kernel had delivered before the kill is kept: at most what was sent
-    assert session["chunkBytes"] * (CUT_AT // session["chunkBytes"]) <= offset <= CUT_AT
+    assert session["chunk_bytes"] * (CUT_AT // session["chunk_bytes"]) <= offset <= CUT_AT
     status = client.http.get(f"{base_url}/api/uploads/{session['id']}", timeout=30).json()
     assert status["offset"] == offset and status["state"] == "open"
-    assert sender.send(offset, session["chunkBytes"]) == SIZE
+    assert sender.send(offset, session["chunk_bytes"]) == SIZE
 
     task = client.http.post(f"{base_url}/api/uploads/{session['id']}/complete", json={"newFormat": "tar.zst"},
                             timeout=30)

@@ -55,7 +55,7 @@ def test_deleting_an_account_leaves_no_row_and_no_file_of_it(client, make_user, 
     for delivery in services.queue.receive(1, timeout=1):
         worker.handle(delivery)  # one task processed (with its notifications), one still queued
     session = client.post("/api/uploads", json={"fileName": "half.bin", "size": 10}, headers=user.headers).json
-    client.put(session["uploadUrl"], data=b"12345", headers={"Content-Range": "bytes 0-4/10"})
+    client.put(session["upload_url"], data=b"12345", headers={"Content-Range": "bytes 0-4/10"})
     kept = other.upload("theirs.txt", b"not yours").json
     before = stored_files(services)
     assert everything_of(services, user.id, "leaving") and len(before) >= 5

@@ -169,7 +169,7 @@ def test_usage_stays_what_the_tables_hold_through_a_tasks_life(client, make_user
     other = user.upload("b.txt", b"b" * 50).json
     session_row = client.post("/api/uploads", json={"fileName": "c.bin", "size": 4}, headers=user.headers).json
     assert kept(services.engine, user.id) == recomputed(services.engine, user.id) == (354, 2, 1)
-    client.put(session_row["uploadUrl"], data=b"cccc", headers={"Content-Range": "bytes 0-3/4"})
+    client.put(session_row["upload_url"], data=b"cccc", headers={"Content-Range": "bytes 0-3/4"})
     assert client.post(f"/api/uploads/{session_row['id']}/complete", json={"newFormat": "zip"},
                        headers=user.headers).status_code == 201
     assert kept(services.engine, user.id) == recomputed(services.engine, user.id) == (354, 3, 0)

@@ -13,6 +13,7 @@ import pytest
 from comprimemelo.domain.models import UploadSession
 from comprimemelo.services import uploads
 from comprimemelo.storage.resumable import open_target
+from comprimemelo.web.api.openapi import openapi_document
 from comprimemelo.worker import Worker
 from tests.archives import read_members
 
@@ -38,7 +39,7 @@ def put(client, url, data: bytes, first: int, size: int, headers=None):
 def send_all(client, session: dict, data: bytes, chunk: int = CHUNK):
     response = None
     for first in range(0, len(data), chunk):
-        response = put(client, session["uploadUrl"], data[first:first + chunk], first, len(data))
+        response = put(client, session["upload_url"], data[first:first + chunk], first, len(data))
         expected = 200 if first + chunk >= len(data) else 308
         assert response.status_code == expected, response.json
     return response
@@ -52,15 +53,15 @@ def test_chunked_upload_becomes_a_task_with_the_same_bytes(make_user, client):
     session = response.json
     assert response.headers["Location"] == f"/api/uploads/{session['id']}"
     assert session["method"] == "PUT" and session["offset"] == 0 and session["state"] == "open"
-    assert session["uploadUrl"].endswith(f"/api/uploads/{session['id']}")
-    assert session["fileName"] == "passwd.pdf" and session["chunkBytes"] == 8 * 1024 * 1024
+    assert session["upload_url"].endswith(f"/api/uploads/{session['id']}")
+    assert session["file_name"] == "passwd.pdf" and session["chunk_bytes"] == 8 * 1024 * 1024
     assert len(session["id"]) == 32
 
-    middle = put(client, session["uploadUrl"], data[:CHUNK], 0, len(data))
+    middle = put(client, session["upload_url"], data[:CHUNK], 0, len(data))
     assert middle.status_code == 308 and middle.headers["Range"] == f"bytes=0-{CHUNK - 1}"
     assert middle.json["offset"] == CHUNK
     for first in range(CHUNK, len(data), CHUNK):
-        last = put(client, session["uploadUrl"], data[first:first + CHUNK], first, len(data))
+        last = put(client, session["upload_url"], data[first:first + CHUNK], first, len(data))
     assert last.status_code == 200 and last.json["state"] == "uploaded"
 
     done = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "tar.gz", "level": 3, "retentionHours": 2},
@@ -75,7 +76,7 @@ def test_chunked_upload_becomes_a_task_with_the_same_bytes(make_user, client):
     original = user.client.get(task["original_url"], headers=user.headers)
     assert hashlib.sha256(original.data).digest() == hashlib.sha256(data).digest()
     status = user.client.get(f"/api/uploads/{session['id']}", headers=user.headers).json
-    assert status["state"] == "submitted" and status["taskId"] == task["id"]
+    assert status["state"] == "submitted" and status["task_id"] == task["id"]
     again = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "zip"},
                              headers=user.headers)
     assert again.status_code == 409 and again.json["error"]["code"] == "upload_submitted"
@@ -103,19 +104,19 @@ def test_interrupted_chunk_resumes_from_the_bytes_on_disk(make_user, client, ser
     with pytest.raises(ConnectionResetError):
         target.append(key, 0, CHUNK, Dropped())
 
-    asked = client.put(session["uploadUrl"], headers={"Content-Range": f"bytes */{len(data)}"})
+    asked = client.put(session["upload_url"], headers={"Content-Range": f"bytes */{len(data)}"})
     assert asked.status_code == 308 and asked.headers["Range"] == "bytes=0-99999"
     assert asked.json["offset"] == 100_000
     status = user.client.head(f"/api/uploads/{session['id']}", headers=user.headers)
     assert status.status_code == 200 and status.headers["Range"] == "bytes=0-99999"
 
-    wrong = put(client, session["uploadUrl"], data[:CHUNK], 0, len(data))
+    wrong = put(client, session["upload_url"], data[:CHUNK], 0, len(data))
     assert wrong.status_code == 409 and wrong.json["error"]["code"] == "offset_mismatch"
     assert wrong.json["error"]["offset"] == 100_000 and wrong.headers["Range"] == "bytes=0-99999"
-    ahead = put(client, session["uploadUrl"], data[CHUNK:], CHUNK, len(data))
+    ahead = put(client, session["upload_url"], data[CHUNK:], CHUNK, len(data))
     assert ahead.status_code == 409 and ahead.json["error"]["offset"] == 100_000
 
-    assert put(client, session["uploadUrl"], data[100_000:], 100_000, len(data)).status_code == 200
+    assert put(client, session["upload_url"], data[100_000:], 100_000, len(data)).status_code == 200
     task = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "zip"},
                             headers=user.headers).json
     assert user.client.get(task["original_url"], headers=user.headers).data == data
@@ -146,11 +147,29 @@ def test_several_uploads_make_one_archive(make_user, client, services):
 def test_empty_file_completes_with_an_offset_query(make_user, client):
     user = make_user()
     session = start(user, "empty.txt", 0).json
-    done = client.put(session["uploadUrl"], headers={"Content-Range": "bytes */0"})
+    done = client.put(session["upload_url"], headers={"Content-Range": "bytes */0"})
     assert done.status_code == 200 and done.json["state"] == "uploaded"
     task = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "zip"},
                             headers=user.headers)
     assert task.status_code == 201 and task.json["size_original"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"file_name": "a.txt", "size": 10, "content_type": "text/plain"}, id="snake_case"),
+        pytest.param({"fileName": "a.txt", "size": 10, "contentType": "text/plain"}, id="camelCase_aliases"),
+    ],
+)
+def test_a_session_answers_in_snake_case_with_the_documented_fields(make_user, body):
+    user = make_user()
+    opened = user.client.post("/api/uploads", json=body, headers=user.headers)
+    assert opened.status_code == 201, opened.json
+    shown = user.client.get(f"/api/uploads/{opened.json['id']}", headers=user.headers)
+    documented = set(openapi_document()["components"]["schemas"]["Upload"]["properties"])
+    for session in (opened.json, shown.json):
+        assert set(session) == documented
+        assert session["file_name"] == "a.txt" and session["content_type"] == "text/plain"
 
 
 @pytest.mark.parametrize(
@@ -192,15 +211,15 @@ def test_a_session_needs_json_and_a_login(make_user, client):
 def test_bad_chunks_are_refused_with_400(make_user, client, headers, body, code):
     user = make_user()
     session = start(user, size=10).json
-    response = client.put(session["uploadUrl"], data=body, headers=headers)
+    response = client.put(session["upload_url"], data=body, headers=headers)
     assert response.status_code == 400 and response.json["error"]["code"] == code
-    assert client.put(session["uploadUrl"], headers={"Content-Range": "bytes */10"}).json["offset"] == 0
+    assert client.put(session["upload_url"], headers={"Content-Range": "bytes */10"}).json["offset"] == 0
 
 
 def test_completing_early_or_twice_or_too_much_is_refused(make_user, client, services, app):
     user = make_user()
     session = start(user, size=2 * CHUNK).json
-    put(client, session["uploadUrl"], b"x" * CHUNK, 0, 2 * CHUNK)
+    put(client, session["upload_url"], b"x" * CHUNK, 0, 2 * CHUNK)
     early = user.client.post(f"/api/uploads/{session['id']}/complete", json={"newFormat": "zip"},
                              headers=user.headers)
     assert early.status_code == 409 and early.json["error"]["code"] == "upload_incomplete"
@@ -237,18 +256,18 @@ def test_other_users_see_nothing(make_user, client):
     for method in ("get", "delete"):
         assert getattr(bob.client, method)(url, headers=bob.headers).status_code == 404
     assert bob.client.post(f"{url}/complete", json={"newFormat": "zip"}, headers=bob.headers).status_code == 404
-    sneaky = put(client, session["uploadUrl"], b"x" * 10, 0, 10, headers=bob.headers)
+    sneaky = put(client, session["upload_url"], b"x" * 10, 0, 10, headers=bob.headers)
     assert sneaky.status_code == 404
     assert client.get(url).status_code == 401
     assert alice.client.get("/api/uploads/" + "0" * 32, headers=alice.headers).status_code == 404
     assert client.put("/api/uploads/" + "f" * 200, headers={"Content-Range": "bytes */1"}).status_code == 404
-    assert put(client, session["uploadUrl"], b"x" * 10, 0, 10, headers=alice.headers).status_code == 200
+    assert put(client, session["upload_url"], b"x" * 10, 0, 10, headers=alice.headers).status_code == 200
 
 
 def test_cancelled_session_is_gone_with_its_bytes(make_user, client, services):
     user = make_user()
     session = start(user, size=10).json
-    put(client, session["uploadUrl"], b"12345", 0, 10)
+    put(client, session["upload_url"], b"12345", 0, 10)
     assert user.client.delete(f"/api/uploads/{session['id']}", headers=user.headers).status_code == 204
     assert user.client.get(f"/api/uploads/{session['id']}", headers=user.headers).status_code == 404
     assert list((services.storage.root / ".incoming" / "uploads").iterdir()) == []
@@ -257,7 +276,7 @@ def test_cancelled_session_is_gone_with_its_bytes(make_user, client, services):
 def test_sweep_removes_abandoned_sessions_and_their_bytes_only(make_user, client, services):
     user = make_user()
     abandoned = start(user, size=10).json
-    put(client, abandoned["uploadUrl"], b"12345", 0, 10)
+    put(client, abandoned["upload_url"], b"12345", 0, 10)
     finished = start(user, size=3).json
     send_all(client, finished, b"abc")
     submitted = start(user, size=3).json

@@ -56,7 +56,7 @@ def test_chunks_go_to_storage_directly_and_resume(gcs_client, gcs_services, gcs_
     response = gcs_client.post("/api/uploads", json={"fileName": "big.bin", "size": len(data)}, headers=user.headers)
     assert response.status_code == 201, response.json
     session = response.json
-    upload_url = session["uploadUrl"]
+    upload_url = session["upload_url"]
     assert urlparse(upload_url).netloc == urlparse(gcs_emulator_host).netloc
     assert "upload_id=" in upload_url
 
@@ -112,9 +112,9 @@ def test_sweep_cancels_abandoned_sessions(gcs_client, gcs_services):
     user = ApiUser(gcs_client, "carol")
     abandoned = gcs_client.post("/api/uploads", json={"fileName": "a.bin", "size": 2 * CHUNK},
                                 headers=user.headers).json
-    send(abandoned["uploadUrl"], b"x" * CHUNK, 0, 2 * CHUNK)
+    send(abandoned["upload_url"], b"x" * CHUNK, 0, 2 * CHUNK)
     finished = gcs_client.post("/api/uploads", json={"fileName": "b.bin", "size": 5}, headers=user.headers).json
-    assert send(finished["uploadUrl"], b"hello", 0, 5).status_code in (200, 201)
+    assert send(finished["upload_url"], b"hello", 0, 5).status_code in (200, 201)
     with gcs_services.sessions() as session_db:
         key = session_db.get(UploadSession, finished["id"]).storage_key
     assert gcs_services.storage.exists(key)

@@ -79,19 +79,13 @@ class UploadSession:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UploadSession:
-        """Either spelling of the session's fields: camelCase as served so far, or the
-        API's snake_case convention (issue 22) once the answers follow it."""
-
-        def field(snake: str, camel: str, default: Any = None) -> Any:
-            return data[snake] if snake in data else data.get(camel, default)
-
         return cls(
             id=data["id"],
-            file_name=field("file_name", "fileName"),
+            file_name=data["file_name"],
             size=data["size"],
             offset=data["offset"],
             state=data["state"],
-            upload_url=field("upload_url", "uploadUrl"),
-            chunk_bytes=field("chunk_bytes", "chunkBytes"),
-            task_id=field("task_id", "taskId"),
+            upload_url=data["upload_url"],
+            chunk_bytes=data["chunk_bytes"],
+            task_id=data["task_id"],
         )

@@ -1,7 +1,7 @@
 """Sending files: in one multipart request, or in resumable chunks.
 
 The chunked path (``POST /api/uploads``, then ``PUT`` chunks to its
-``uploadUrl`` with ``Content-Range``) is the same protocol in embedded mode
+``upload_url`` with ``Content-Range``) is the same protocol in embedded mode
 (the app takes the chunks) and on Google Cloud (the URL is a Cloud Storage
 resumable session: the bytes go to Google, never through the web tier, and
 the token never goes there). After a broken chunk, or when a command is run

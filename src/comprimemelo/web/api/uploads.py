@@ -1,7 +1,7 @@
 """``/api/uploads``: resumable uploads for big files, then a task from them.
 
 ``POST /api/uploads`` opens a session and answers where to send the bytes
-(``uploadUrl``). On Cloud Storage that is Google's resumable session URI; in
+(``upload_url``). On Cloud Storage that is Google's resumable session URI; in
 embedded mode it is ``PUT /api/uploads/<id>`` here, which speaks the same
 protocol: ``Content-Range: bytes FIRST-LAST/SIZE`` per chunk, ``308`` with
 ``Range: bytes=0-LAST`` until the last byte, ``bytes */SIZE`` to ask the offset.
@@ -57,16 +57,16 @@ def session_json(row: UploadSession) -> dict:
         upload_url = public_url + url_for("api_uploads.put_chunk", upload_id=row.id)
     return {
         "id": row.id,
-        "fileName": row.filename,
+        "file_name": row.filename,
         "size": row.size,
-        "contentType": row.content_type,
+        "content_type": row.content_type,
         "offset": row.received,
         "state": row.state,
-        "uploadUrl": upload_url,
+        "upload_url": upload_url,
         "method": "PUT",
-        "chunkBytes": current_settings().upload_chunk_bytes,
-        "expiresAt": iso_utc(row.expires_at),
-        "taskId": row.task_id,
+        "chunk_bytes": current_settings().upload_chunk_bytes,
+        "expires_at": iso_utc(row.expires_at),
+        "task_id": row.task_id,
     }
 
 
@@ -164,7 +164,7 @@ def put_chunk(upload_id: str):
     target = upload_target()
     append = getattr(target, "append", None)
     if append is None:
-        raise Conflict("send the chunks to the session's uploadUrl", code="upload_elsewhere")
+        raise Conflict("send the chunks to the session's upload_url", code="upload_elsewhere")
     settings = current_settings()
     header = request.headers.get("Content-Range", "").strip()
     if status := STATUS_RANGE.fullmatch(header):

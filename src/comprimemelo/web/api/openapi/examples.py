@@ -90,9 +90,9 @@ SCHEMA_EXAMPLES: dict[str, dict] = {
     "DeleteAccount": {"password": PASSWORD},
     "NotificationsChange": {"email": True, "webhook_url": "https://hooks.example.com/comprimemelo"},
     "Upload": {
-        "id": "u_9bT2kQx7", "fileName": "video.mkv", "size": 4294967296, "contentType": "video/x-matroska",
-        "offset": 16777216, "state": "open", "uploadUrl": "/api/uploads/u_9bT2kQx7", "method": "PUT",
-        "chunkBytes": 8388608, "expiresAt": "2026-12-07T10:15:00Z", "taskId": None,
+        "id": "u_9bT2kQx7", "file_name": "video.mkv", "size": 4294967296, "content_type": "video/x-matroska",
+        "offset": 16777216, "state": "open", "upload_url": "/api/uploads/u_9bT2kQx7", "method": "PUT",
+        "chunk_bytes": 8388608, "expires_at": "2026-12-07T10:15:00Z", "task_id": None,
     },
     "NewUpload": {"file_name": "video.mkv", "size": 4294967296, "content_type": "video/x-matroska"},
     "CompleteUpload": {"new_format": "tar.zst", "level": "balanced", "retention_hours": 24, "uploads": []},

@@ -22,21 +22,21 @@ SCHEMAS = {
     "Upload": {
         "type": "object",
         "required": [
-            "id", "fileName", "size", "contentType", "offset", "state", "uploadUrl", "method",
-            "chunkBytes", "expiresAt", "taskId",
+            "id", "file_name", "size", "content_type", "offset", "state", "upload_url", "method",
+            "chunk_bytes", "expires_at", "task_id",
         ],
         "properties": {
             "id": {"type": "string"},
-            "fileName": {"type": "string"},
+            "file_name": {"type": "string"},
             "size": {"type": "integer"},
-            "contentType": {"type": "string"},
+            "content_type": {"type": "string"},
             "offset": {"type": "integer", "description": "Bytes received so far"},
             "state": {"type": "string", "enum": [state.value for state in UploadState]},
-            "uploadUrl": {"type": "string"},
+            "upload_url": {"type": "string"},
             "method": {"type": "string", "const": "PUT"},
-            "chunkBytes": {"type": "integer", "description": "The chunk size to send"},
-            "expiresAt": {"type": ["string", "null"], "format": "date-time"},
-            "taskId": {"type": ["integer", "null"]},
+            "chunk_bytes": {"type": "integer", "description": "The chunk size to send"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "task_id": {"type": ["integer", "null"]},
         },
     },
 }
@@ -46,7 +46,7 @@ PATHS = {
         "post": {
             "summary": "Open a resumable upload of one big file",
             "operationId": "create_upload",
-            "description": "Answers where to send the bytes (`uploadUrl`, method `PUT`): Cloud Storage's "
+            "description": "Answers where to send the bytes (`upload_url`, method `PUT`): Cloud Storage's "
             "resumable session URI, or `PUT /api/uploads/{upload_id}` in embedded mode. Then "
             "`POST /api/uploads/{upload_id}/complete` makes a task of it.",
             "security": SECURED,

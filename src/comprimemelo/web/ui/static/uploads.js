@@ -1,5 +1,5 @@
 // Resumable uploads for big files (POST /api/uploads): the file goes in chunks
-// to the session's uploadUrl (this app, or Cloud Storage directly), with
+// to the session's upload_url (this app, or Cloud Storage directly), with
 // Content-Range, 308 until the last byte. A failed chunk is retried after
 // asking where the stored bytes end; the session is remembered (localStorage)
 // so "Compress" again, even after a reload, resumes instead of starting over.
@@ -73,21 +73,21 @@
     }
     const answer = await send("POST", sessionsUrl, {
       headers: jsonHeaders(csrfToken),
-      body: JSON.stringify({ fileName: file.name, size: file.size, contentType: file.type || undefined }),
+      body: JSON.stringify({ file_name: file.name, size: file.size, content_type: file.type || undefined }),
     });
     if (answer.status !== 201) throw new UploadError(answer.status, answer.body);
     localStorage.setItem(storeKey(file), answer.body.id);
     return answer.body;
   }
 
-  // Only this app gets the CSRF token; a cross-origin uploadUrl (Cloud Storage) gets no extra header.
+  // Only this app gets the CSRF token; a cross-origin upload_url (Cloud Storage) gets no extra header.
   function chunkHeaders(session, csrfToken) {
-    const sameOrigin = new URL(session.uploadUrl, window.location.href).origin === window.location.origin;
+    const sameOrigin = new URL(session.upload_url, window.location.href).origin === window.location.origin;
     return sameOrigin ? { "X-CSRF-Token": csrfToken } : {};
   }
 
   async function askOffset(session, size, headers) {
-    const answer = await send("PUT", session.uploadUrl, { headers: { ...headers, "Content-Range": `bytes */${size}` } });
+    const answer = await send("PUT", session.upload_url, { headers: { ...headers, "Content-Range": `bytes */${size}` } });
     return storedBytes(answer, size);
   }
 
@@ -98,10 +98,10 @@
     let failures = 0;
     if (size === 0) offset = await askOffset(session, size, headers);
     while (offset < size) {
-      const last = Math.min(offset + session.chunkBytes, size) - 1;
+      const last = Math.min(offset + session.chunk_bytes, size) - 1;
       const start = offset;
       try {
-        const answer = await send("PUT", session.uploadUrl, {
+        const answer = await send("PUT", session.upload_url, {
           headers: { ...headers, "Content-Range": `bytes ${start}-${last}/${size}` },
           body: file.slice(start, last + 1),
           onProgress: (loaded) => options.onProgress((start + loaded) / size),
@@ -136,10 +136,10 @@
       await sendChunks(file, session, options);
       options.onUploaded();
       // The same fields as a multipart upload: a level or preset name, the password, the retention.
-      const body = { newFormat: options.format };
+      const body = { new_format: options.format };
       if (options.level) body.level = options.level;
       if (options.password) body.password = options.password;
-      if (options.retentionHours) body.retentionHours = options.retentionHours;
+      if (options.retentionHours) body.retention_hours = options.retentionHours;
       const answer = await send("POST", `${options.sessionsUrl}/${session.id}/complete`, {
         headers: jsonHeaders(options.csrfToken),
         body: JSON.stringify(body),
