@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from comprimemelo.client.api import Client
 from tests.archives import read_members
 from tests.e2e.test_uploads_serve import settled_offset
 from tests.processes import free_port, serving
@@ -118,6 +119,27 @@ def test_submit_waits_downloads_lists_gets_and_removes(cli, base_url, tmp_path):
     assert gone.returncode == 4
     assert gone.stderr.strip() == f"comprimemelo: task {archive_task['id']} not found (HTTP 404 not_found)"
     assert cli.json("rm", "999999", status=4) == {"deleted": []}
+
+
+def test_listing_follows_the_cursor_through_every_page_with_the_filters(cli, base_url, tmp_path):
+    names = [f"report-{n}.txt" for n in range(5)] + ["photo.csv"]
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode() * 500)
+    submitted = cli.json("submit", *(str(tmp_path / name) for name in names), "--format", "zip", "--wait")
+    ids = sorted((task["id"] for task in submitted["tasks"]), reverse=True)
+    by_name = {task["filename"]: task["id"] for task in submitted["tasks"]}
+    client = Client(base_url, cli.token())
+
+    assert [task.id for task in client.iter_tasks(page_size=2)] == ids  # three pages of two
+    assert [task.id for task in client.iter_tasks(search="report", newest_first=False, page_size=2)] == \
+        sorted(by_name[name] for name in names if name.startswith("report"))
+    assert list(client.iter_tasks(status="failed", page_size=2)) == []
+
+    assert [task["id"] for task in cli.json("tasks", "--max", "2")] == ids[:2]  # the default: one page
+    assert [task["id"] for task in cli.json("tasks", "--all", "--status", "processed")] == ids
+    assert [task["id"] for task in cli.json("tasks", "--all", "--search", "PHOTO")] == [by_name["photo.csv"]]
+    refused = cli.run("tasks", "--status", "lost")
+    assert refused.returncode != 0 and "status" in refused.stderr and "Traceback" not in refused.stderr, refused
 
 
 def test_a_killed_chunked_upload_resumes_where_it_stopped(cli, base_url, tmp_path):

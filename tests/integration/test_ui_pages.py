@@ -257,11 +257,26 @@ def test_dashboard_lists_tasks_newest_first_with_what_the_page_needs(make_user, 
     assert "1.5 KB" in page.text
     assert 'class="badge badge--uploaded">uploaded<' in page.text
     assert f'data-max-upload-bytes="{settings.max_upload_bytes}"' in page.text
-    assert 'data-tasks-url="/api/tasks?order=1' in page.text
+    assert 'data-tasks-url="/api/tasks"' in page.text and 'data-page-size="50"' in page.text
+    assert re.search(r'id="load-more"\s+data-next-url=""\s+hidden', page.text)  # one page holds them all
     assert CSRF_META.search(page.text)
     assert 'id="empty-state" hidden' in page.text
     for fmt in ("zip", "7z", "tar.gz", "tar.bz2", "tar.xz", "tar.zst"):
         assert f'<option value="{fmt}"' in page.text
+
+
+def test_dashboard_renders_the_first_page_and_the_url_of_the_next(make_user, client):
+    user = make_user("alice")
+    for n in range(51):
+        assert user.upload(f"f{n}.txt", b"x").status_code == 201
+    login(client, "alice")
+    page = client.get("/")
+    ids = [int(found) for found in re.findall(r'<tr[^>]*data-task-id="(\d+)"', page.text)]
+    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    next_url = re.search(r'id="load-more"\s+data-next-url="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    following = client.get(next_url)
+    assert following.status_code == 200 and [task["id"] for task in following.get_json()] == [min(ids) - 1]
+    assert "Link" not in following.headers
 
 
 def test_new_users_see_the_empty_state(client):

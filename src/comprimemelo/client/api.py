@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 from comprimemelo.client import downloads
 from comprimemelo.client.http import Http, RetryPolicy
@@ -31,6 +32,8 @@ FORM_FIELDS = {"new_format": "newFormat", "level": "level", "retention_hours": "
 # Tasks of more bytes than this go in resumable chunks (the web page's rule too).
 RESUMABLE_ABOVE_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 1.0
+# Tasks asked for per request when following pages (the server answers up to 1000).
+LIST_PAGE_SIZE = 200
 
 
 class Client:
@@ -74,10 +77,25 @@ class Client:
     def formats(self) -> list[dict]:
         return self.http.request("GET", "/api/formats", idempotent=True).json()
 
-    def tasks(self, *, limit: int | None = None, newest_first: bool = True) -> list[Task]:
-        params = {"order": "1" if newest_first else "0", **({"max": str(limit)} if limit else {})}
+    def tasks(self, *, limit: int | None = None, newest_first: bool = True, status: str | None = None,
+              format: str | None = None, search: str | None = None) -> list[Task]:
+        """The first page of tasks the filters match (at most ``limit``, or the server's most)."""
+        params = _list_params(limit, newest_first, status, format, search)
         response = self.http.request("GET", "/api/tasks", idempotent=True, params=params)
         return [Task.from_json(item) for item in response.json()]
+
+    def iter_tasks(self, *, status: str | None = None, format: str | None = None, search: str | None = None,
+                   newest_first: bool = True, page_size: int = LIST_PAGE_SIZE) -> Iterator[Task]:
+        """Every task the filters match, one request a page, following each answer's
+        ``Link: rel="next"`` (the server's cursor, never built here) until none is given."""
+        url: str | None = "/api/tasks"
+        params: dict[str, str] | None = _list_params(page_size, newest_first, status, format, search)
+        while url is not None:
+            response = self.http.request("GET", url, idempotent=True, params=params)
+            yield from (Task.from_json(item) for item in response.json())
+            following = response.links.get("next")
+            # The next URL carries every parameter; it is relative to the answer's own URL.
+            url, params = (urljoin(response.url, following["url"]), None) if following else (None, None)
 
     def task(self, task_id: int) -> Task:
         return Task.from_json(self.http.request("GET", f"/api/tasks/{task_id}", idempotent=True).json())
@@ -175,3 +193,10 @@ class Client:
         else:
             path, fallback = f"/api/tasks/{task_id}/compressed", f"task-{task_id}.archive"
         return downloads.download(self.http, path, destination, fallback, on_progress)
+
+
+def _list_params(limit: int | None, newest_first: bool, status: str | None, format: str | None,
+                 search: str | None) -> dict[str, str]:
+    params = {"max": str(limit) if limit else None, "order": "1" if newest_first else "0",
+              "status": status, "format": format, "search": search}
+    return {name: value for name, value in params.items() if value is not None}

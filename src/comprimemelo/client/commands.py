@@ -217,7 +217,9 @@ def _finished_line(task: Task) -> str:
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    found = _signed_in_client().tasks(limit=args.max)
+    client = _signed_in_client()
+    filters = {"status": args.status, "format": args.new_format, "search": args.search}
+    found = list(client.iter_tasks(**filters)) if args.all else client.tasks(limit=args.max, **filters)
     if args.json:
         _print_json([task.data for task in found])
         return ExitStatus.OK

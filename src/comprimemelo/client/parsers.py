@@ -74,6 +74,10 @@ def add_parsers(commands) -> None:
 
     tasks = command("tasks", "list your tasks", "List your tasks, newest first.")
     tasks.add_argument("--max", type=int, default=20, metavar="N", help="at most N tasks (default 20)")
+    tasks.add_argument("--all", action="store_true", help="every task, page after page (ignores --max)")
+    tasks.add_argument("--status", metavar="STATUS", help="only tasks in STATUS (uploaded, processing, processed, failed, expired)")
+    tasks.add_argument("--format", dest="new_format", metavar="FORMAT", help="only tasks compressing to FORMAT")
+    tasks.add_argument("--search", metavar="TEXT", help="only tasks with a file whose name contains TEXT")
 
     get = command("get", "download a task's archive (or its original files)",
                   "Download task ID's archive, or with --original its original files.")

@@ -226,12 +226,17 @@ def read_page(connection: Connection, owner: int, query: Query) -> Page:
 
 def link_to(query: Query, root: str) -> str:
     """An RFC 8288 ``Link`` to ``query``'s page, relative to the mount ``root``."""
+    return f'<{url_of(query, root)}>; rel="next"'
+
+
+def url_of(query: Query, root: str) -> str:
+    """The URL of ``query``'s page under the mount ``root`` (the dashboard's first "Load more")."""
     params = {"max": query.limit, "order": query.order, "status": query.status, "format": query.format,
               "search": query.search}
     pairs = [(name, value) for name, value in params.items() if value is not None]
     if query.after is not None:
         pairs.append(("cursor", cursor_for(query.order, query.after)))
-    return f'<{root}{LIST_PATH}?{urlencode(pairs)}>; rel="next"'
+    return f"{root}{LIST_PATH}?{urlencode(pairs)}"
 
 
 class TaskLists:

@@ -35,10 +35,10 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from comprimemelo.domain.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from comprimemelo.domain.models import User
 from comprimemelo.services import quotas, users, verification
-from comprimemelo.services import tasks as task_service
 from comprimemelo.services.tokens import Claims
 from comprimemelo.web.auth import CSRF_FIELD, SESSION_COOKIE, csrf_token_for
 from comprimemelo.web.context import current_settings, db_connection, db_session, passwords, tokens
+from comprimemelo.web import tasklists
 from comprimemelo.web.middleware import ratelimit
 
 bp = Blueprint("ui", __name__)
@@ -48,7 +48,9 @@ FORM_CSRF_SALT = "comprimemelo.form-csrf"
 FORM_CSRF_MAX_AGE_SECONDS = 4 * 3600
 FORM_CSRF_NONCE_BYTES = 24
 MAX_NONCE_LENGTH = 64
-DASHBOARD_TASK_LIMIT = 200
+# Tasks a dashboard page shows at first and adds per "Load more": thousands stay on the server.
+DASHBOARD_PAGE_SIZE = 50
+NEWEST_FIRST = 1  # the list's ``order``
 POLL_INTERVAL_MS = 1000
 # What "Keep files for" offers, besides the deployment's default.
 RETENTION_CHOICE_HOURS = (24, 7 * 24, 30 * 24)
@@ -284,9 +286,8 @@ def dashboard():
         return response
     from comprimemelo.web.api.tasks import task_json
 
-    found = task_service.list_tasks(
-        db_connection(), user.id, limit=DASHBOARD_TASK_LIMIT, descending=True
-    )
+    # The first page as the poll and "Load more" see it: newest first, no filter.
+    page = tasklists.read_page(db_connection(), user.id, tasklists.Query(DASHBOARD_PAGE_SIZE, NEWEST_FIRST))
     settings = current_settings()
     from comprimemelo.web.api.account import usage_json
 
@@ -296,13 +297,15 @@ def dashboard():
         email_verified=verification.verified(user),
         account_error=request.args.get("account") == "wrong_password",
         usage=usage_json(quotas.usage(db_session(), user.id), quotas.Limits.of(settings))["quotas"],
-        tasks=[task_json(task) for task in found],
+        tasks=[task_json(task) for task in page.tasks],
+        next_url=None if page.next is None else tasklists.url_of(page.next, request.script_root),
+        statuses=tasklists.STATUSES,
         csrf_token=csrf_token_for(claims),
         formats=_formats(),
         max_upload_bytes=settings.max_upload_bytes,
         max_files_per_task=settings.max_files_per_task,
         retention_choices=retention_choices(settings.retention_seconds, settings.max_retention_seconds),
-        task_limit=DASHBOARD_TASK_LIMIT,
+        page_size=DASHBOARD_PAGE_SIZE,
         poll_interval_ms=POLL_INTERVAL_MS,
     )
     response = make_response(html)

@@ -13,6 +13,7 @@
   const UPLOAD_CONCURRENCY = 2;
   const POLL_BACKOFF_MS = 5000;
   const RELATIVE_TIME_REFRESH_MS = 30000;
+  const SEARCH_DEBOUNCE_MS = 300;
   const TOAST_MS = 4000;
 
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
@@ -22,6 +23,7 @@
   const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
   const pollIntervalMs = Number(root.dataset.pollIntervalMs) || 1000;
   const tasksUrl = root.dataset.tasksUrl;
+  const pageSize = Number(root.dataset.pageSize) || 50;
   const uploadUrl = root.dataset.uploadUrl;
   const sessionsUrl = root.dataset.resumableUrl;
   const maxResumableBytes = Number(root.dataset.maxResumableBytes) || maxUploadBytes;
@@ -46,6 +48,10 @@
   const tasksWrap = document.getElementById("tasks-wrap");
   const emptyState = document.getElementById("empty-state");
   const taskCount = document.getElementById("task-count");
+  const statusFilter = document.getElementById("status-filter");
+  const searchFilter = document.getElementById("search-filter");
+  const noMatch = document.getElementById("no-match");
+  const loadMore = document.getElementById("load-more");
   const dialog = document.getElementById("delete-dialog");
   const deleteName = document.getElementById("delete-name");
   const toasts = document.getElementById("toasts");
@@ -236,7 +242,9 @@
   function refreshSummary() {
     const count = rows.children.length;
     taskCount.textContent = `${count} task${count === 1 ? "" : "s"}`;
-    emptyState.hidden = count > 0;
+    const filtered = Boolean(statusFilter.value || searchFilter.value.trim());
+    emptyState.hidden = count > 0 || filtered;
+    noMatch.hidden = count > 0 || !filtered;
     tasksWrap.hidden = count === 0;
     refreshUsageIfChanged();
   }
@@ -312,10 +320,72 @@
     refreshSummary();
   }
 
-  // --- live statuses: poll while any task is still on its way ---
+  // --- the list, a page at a time: the first page (with the filters) is polled;
+  // "Load more" follows the answer's Link rel="next", the server's cursor ---
 
   let pollTimer = null;
-  let localChanges = 0; // bumped by uploads and deletions: older poll answers are stale
+  let localChanges = 0; // bumped by uploads, deletions and filters: older answers are stale
+  let nextUrl = loadMore.dataset.nextUrl || null;
+  let pagesShown = 1;
+  let firstPageBody = null; // the first page's JSON as last applied: an unchanged poll changes nothing
+
+  function firstPageUrl() {
+    const params = new URLSearchParams({ max: String(pageSize), order: "1" });
+    if (statusFilter.value) params.set("status", statusFilter.value);
+    const search = searchFilter.value.trim();
+    if (search) params.set("search", search);
+    return `${tasksUrl}?${params}`;
+  }
+
+  // The URL of the page after this answer's, from its RFC 8288 Link header, or null.
+  function nextLink(response) {
+    const header = response.headers.get("Link") || "";
+    const found = /<([^>]*)>\s*;\s*rel="?next"?/.exec(header);
+    return found ? new URL(found[1], response.url).href : null;
+  }
+
+  async function fetchPage(url) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      // Revalidate what the browser holds: an unchanged list comes back 304, without a body.
+      cache: "no-cache",
+      headers: { Accept: "application/json" },
+    });
+    if (response.status === 401) {
+      window.location.assign(loginUrl);
+      return null;
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.text();
+    return { body, tasks: JSON.parse(body), next: nextLink(response) };
+  }
+
+  function showNext(url) {
+    nextUrl = url;
+    loadMore.hidden = nextUrl === null;
+  }
+
+  // The first ``pages`` pages from the start, one after another along their links.
+  async function fetchPages(pages) {
+    const first = await fetchPage(firstPageUrl());
+    if (!first) return null;
+    const shown = { firstBody: first.body, tasks: [...first.tasks], next: first.next, pages: 1 };
+    while (shown.pages < pages && shown.next) {
+      const page = await fetchPage(shown.next);
+      if (!page) return null;
+      shown.tasks.push(...page.tasks);
+      shown.next = page.next;
+      shown.pages += 1;
+    }
+    return shown;
+  }
+
+  function applyShown(shown) {
+    applyTasks(shown.tasks);
+    firstPageBody = shown.firstBody;
+    pagesShown = shown.pages;
+    showNext(shown.next);
+  }
 
   function needsPolling() {
     return [...rows.children].some((row) => ACTIVE_STATUSES.has(row.dataset.status));
@@ -325,24 +395,21 @@
     if (pollTimer === null && needsPolling()) pollTimer = setTimeout(poll, delay);
   }
 
+  // Poll the first page only; when it changed and more pages are shown, those
+  // are read again too (a task may have moved between pages).
   async function poll() {
     const changesBefore = localChanges;
     let delay = pollIntervalMs;
     try {
-      const response = await fetch(tasksUrl, {
-        credentials: "same-origin",
-        // Revalidate what the browser holds: an unchanged list comes back 304, without a body.
-        cache: "no-cache",
-        headers: { Accept: "application/json" },
-      });
-      if (response.status === 401) {
-        window.location.assign(loginUrl);
-        return;
+      const first = await fetchPage(firstPageUrl());
+      if (!first) return;
+      if (changesBefore !== localChanges) delay = 0;
+      else if (first.body !== firstPageBody) {
+        const shown = pagesShown > 1 ? await fetchPages(pagesShown) : { firstBody: first.body, tasks: first.tasks,
+                                                                         next: first.next, pages: 1 };
+        if (shown && changesBefore === localChanges) applyShown(shown);
+        else delay = 0;
       }
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const tasks = await response.json();
-      if (changesBefore === localChanges) applyTasks(tasks);
-      else delay = 0;
     } catch (error) {
       delay = POLL_BACKOFF_MS;
     } finally {
@@ -350,6 +417,56 @@
     }
     schedulePoll(delay);
   }
+
+  loadMore.addEventListener("click", async () => {
+    if (!nextUrl) return;
+    const changesBefore = localChanges;
+    loadMore.disabled = true;
+    try {
+      const page = await fetchPage(nextUrl);
+      if (!page || changesBefore !== localChanges) return;
+      for (const task of page.tasks) {
+        if (rows.querySelector(`tr[data-task-id="${task.id}"]`)) continue;
+        rows.append(renderRow(task));
+      }
+      pagesShown += 1;
+      localChanges += 1; // a poll under way read fewer pages: let it read again
+      showNext(page.next);
+      refreshSummary();
+      schedulePoll();
+    } catch (error) {
+      toast("Could not load more files. Try again.", "error");
+    } finally {
+      loadMore.disabled = false;
+    }
+  });
+
+  // A filter starts again from the first page.
+  async function reloadFromFirstPage() {
+    localChanges += 1;
+    const changesBefore = localChanges;
+    try {
+      const shown = await fetchPages(1);
+      if (shown && changesBefore === localChanges) {
+        applyShown(shown);
+        schedulePoll();
+      }
+    } catch (error) {
+      toast("Could not load your files. Try again.", "error");
+    }
+  }
+
+  let searchTimer = null;
+  statusFilter.addEventListener("change", reloadFromFirstPage);
+  searchFilter.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(reloadFromFirstPage, SEARCH_DEBOUNCE_MS);
+  });
+  document.getElementById("task-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(searchTimer);
+    reloadFromFirstPage();
+  });
 
   setInterval(() => {
     for (const time of rows.querySelectorAll("time[datetime], [data-datetime]")) {
