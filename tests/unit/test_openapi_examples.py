@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
-from comprimemelo.web.api.openapi import openapi_document
-
-DOCUMENT = openapi_document()
-SCHEMAS = DOCUMENT["components"]["schemas"]
-REGISTRY = Registry().with_resource("urn:document", DRAFT202012.create_resource(DOCUMENT))
-
-
-def validator_for(name: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"urn:document#/components/schemas/{name}"}, registry=REGISTRY,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+from tests.openapi import SCHEMAS, validator_for
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))

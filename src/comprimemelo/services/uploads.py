@@ -74,7 +74,7 @@ def _content_type(raw: object) -> str:
         or not raw.isascii()
         or not raw.isprintable()
     ):
-        raise InvalidInput("contentType must be a media type like 'application/pdf'", code="invalid_content_type")
+        raise InvalidInput("content_type must be a media type like 'application/pdf'", code="invalid_content_type")
     return raw
 
 
@@ -100,7 +100,7 @@ def create_session(
     :raise QuotaExceeded: if it would take the owner over a quota.
     """
     if not isinstance(filename, str) or not filename.strip() or len(filename) > MAX_FILENAME_INPUT_LENGTH:
-        raise InvalidInput("fileName must be a non-empty string", code="invalid_filename")
+        raise InvalidInput("file_name must be a non-empty string", code="invalid_filename")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise InvalidInput("size must be the file's length in bytes (an integer >= 0)", code="invalid_size")
     if size > settings.max_resumable_upload_bytes:

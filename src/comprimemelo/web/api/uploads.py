@@ -222,8 +222,8 @@ def _progress(row: UploadSession):
 @login_required
 def complete_upload(upload_id: str):
     """A task from this upload, followed by any ids in ``uploads`` (one archive);
-    ``newFormat``, ``level``, ``password``, ``retentionHours`` and
-    ``webhookUrl`` as for ``POST /api/tasks``."""
+    ``new_format``, ``level``, ``password``, ``retention_hours`` and
+    ``webhook_url`` as for ``POST /api/tasks``."""
     body = schemas.parse(schemas.CompleteUpload)
     more = body.uploads
     fmt = parse_format(body.new_format)

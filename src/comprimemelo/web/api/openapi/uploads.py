@@ -29,7 +29,7 @@ SCHEMAS = {
             "id": {"type": "string"},
             "file_name": {"type": "string"},
             "size": {"type": "integer"},
-            "content_type": {"type": "string"},
+            "content_type": {"type": "string", "description": "`application/octet-stream` when none was given"},
             "offset": {"type": "integer", "description": "Bytes received so far"},
             "state": {"type": "string", "enum": [state.value for state in UploadState]},
             "upload_url": {"type": "string"},
@@ -57,7 +57,7 @@ PATHS = {
             },
             "responses": touches_database({
                 "201": json_content(ref("Upload"), "Opened; `Location` names the upload", {**LOCATION, **REPLAYED}),
-                "400": error("Missing or malformed fileName, size, contentType or Idempotency-Key"),
+                "400": error("Missing or malformed file_name, size, content_type or Idempotency-Key"),
                 "401": UNAUTHORIZED,
                 "409": error("A request with this Idempotency-Key is still running", RETRY_AFTER),
                 "413": error("Larger than the deployment's limit for resumable uploads"),
