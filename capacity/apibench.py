@@ -9,6 +9,11 @@ alternating, ``rounds`` times; medians are kept. The load generator runs in this
 process, on the same machine: its own CPU use is reported, since it competes with
 the servers for the same cores.
 
+With ``--generator wrk`` (issue 20) each round also measures the seed-style
+stand-in (``capacity.seedapp``) and every run reports the distribution over
+connections; ``--generator openloop`` sends a fixed rate instead of a fixed set
+of connections (``capacity.openloop``) and holds the p99 to its own target.
+
 Imports locust (gevent monkey-patching): run in the ``python -m capacity`` process only.
 """
 
@@ -25,9 +30,9 @@ import psutil
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
-from capacity import targets, wrk
+from capacity import openloop, seedapp, targets, wrk
 from capacity.accounts import PoolSpec, create_pool
-from capacity.baseline import bare_server, gunicorn_options
+from capacity.baseline import bare_server, gunicorn_options, seed_server
 from capacity.machine import machine_facts
 
 log = logging.getLogger("capacity")
@@ -36,11 +41,14 @@ THROUGHPUT_TARGET = 0.5
 P95_TARGET_MS = 500
 WRK_P90_TARGET_MS = 500  # issue 20: the tail at 1000 connections measured with wrk
 WRK_P99_TARGET_MS = 1000
+SEED_THROUGHPUT_TARGET = 6.0  # issue 20: at least 6x the seed implementation
+OPEN_LOOP_P99_TARGET_MS = 250  # issue 20: the open-loop run at a fixed arrival rate
 LOAD_GENERATORS = {
     "locust": "locust FastHttpUser, no think time, one process in the benchmark process, same machine "
               "(its CPU is in each run)",
-    "wrk": f"wrk -t{wrk.THREADS} --latency --timeout {wrk.REQUEST_TIMEOUT_SECONDS}s, one bearer token, "
-           "same machine",
+    "wrk": f"wrk --latency --timeout {wrk.REQUEST_TIMEOUT_SECONDS}s, one thread per connection "
+           "(capacity/wrk_connections.lua: per-connection figures), one bearer token, same machine",
+    "openloop": openloop.DESCRIPTION,
 }
 SPAWN_TIMEOUT_SECONDS = 120
 REQUEST_TIMEOUT_SECONDS = 60
@@ -113,50 +121,102 @@ def measure_wrk(host: str, tokens: list[str], users: int, duration: float) -> di
     return {**result, "failures": result["timeouts"] + result["socket_errors"] + result["non_2xx"]}
 
 
-def _wrk_checks(service_runs: list[dict], bare_runs: list[dict]) -> list[dict]:
+def measure_open_loop(host: str, tokens: list[str], rate: float, duration: float) -> dict:
+    """``rate`` requests per second against ``host`` for ``duration`` seconds, as one account;
+    errors (timeouts included) and requests left unanswered at the end are failures."""
+    result = openloop.measure(host + "/api/tasks", random.choice(tokens) if tokens else None, rate, duration)
+    return {**result, "failures": result["errors"] + result["unanswered"]}
+
+
+def _median_of(runs: list[dict], key: str, section: str | None = None) -> float | None:
+    return targets.median([(run[section] if section else run)[key] for run in runs])
+
+
+def _wrk_checks(service_runs: list[dict], bare_runs: list[dict], seed_runs: list[dict]) -> list[dict]:
     checks = []
     for name, target in (("p90", WRK_P90_TARGET_MS), ("p99", WRK_P99_TARGET_MS)):
-        value = targets.median([r[f"{name}_ms"] for r in service_runs])
+        value = _median_of(service_runs, f"{name}_ms")
         checks.append(targets.check(f"{name} latency, wrk (median of rounds)", value, "ms",
-                                    baseline=targets.median([r[f"{name}_ms"] for r in bare_runs]),
+                                    baseline=_median_of(bare_runs, f"{name}_ms"),
                                     baseline_name=f"bare endpoint {name}", target=f"< {target} ms",
                                     met=targets.at_most(value, target - 1)))
+    slowest = _median_of(service_runs, "mean_ms_p99", "per_connection")
+    checks.append(targets.check("the slowest 1% of connections: their mean wait (median of rounds)", slowest, "ms",
+                                baseline=_median_of(bare_runs, "mean_ms_p99", "per_connection"),
+                                baseline_name="bare endpoint's", target=f"< {WRK_P99_TARGET_MS} ms",
+                                met=targets.at_most(slowest, WRK_P99_TARGET_MS - 1)))
+    starved = sum(run["per_connection"]["starved"] for run in service_runs)
+    checks.append(targets.check("connections that got no answer in a whole run", starved, "", target="0",
+                                met=starved == 0))
+    service_rps, seed_rps = _median_of(service_runs, "rps"), _median_of(seed_runs, "rps")
+    seed_ratio = targets.ratio(service_rps, seed_rps)
+    checks.append(targets.check("GET /api/tasks against the seed-style stand-in", service_rps, "req/s",
+                                baseline=seed_rps, baseline_name="capacity.seedapp, gunicorn 4 sync workers",
+                                ratio_value=seed_ratio, target=f"≥ {SEED_THROUGHPUT_TARGET:g}× the seed",
+                                met=targets.at_least(seed_ratio, SEED_THROUGHPUT_TARGET)))
     return checks
 
 
+def _open_loop_checks(service_runs: list[dict], bare_runs: list[dict], rate: float) -> list[dict]:
+    p99 = _median_of(service_runs, "p99_ms")
+    reached = min(run["rps"] for run in service_runs)
+    return [
+        targets.check(f"p99 latency at {rate:g} req/s, open loop (median of rounds)", p99, "ms",
+                      baseline=_median_of(bare_runs, "p99_ms"), baseline_name="bare endpoint p99",
+                      target=f"< {OPEN_LOOP_P99_TARGET_MS} ms", met=targets.at_most(p99, OPEN_LOOP_P99_TARGET_MS - 1)),
+        targets.check("rate reached (slowest run)", reached, "req/s", target=f"≥ {0.99 * rate:g} (99% of the rate)",
+                      met=reached >= 0.99 * rate),
+    ]
+
+
+def _measure_side(generator: str, host: str, tokens: list[str], *, users: int, rate: float, spawn_rate: float,
+                  duration: float, pid: int) -> dict:
+    if generator == "wrk":
+        return measure_wrk(host, tokens, users, duration)
+    if generator == "openloop":
+        return measure_open_loop(host, tokens, rate, duration)
+    return measure(host, tokens, users, spawn_rate, duration, pid)
+
+
 def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration: float, rounds: int,
-        accounts: int, tasks_per_account: int, command: str, notes: list[str], generator: str = "locust") -> dict:
-    """Measure with ``generator`` (locust or wrk); return the report summary (see ``capacity.targets``)."""
+        accounts: int, tasks_per_account: int, command: str, notes: list[str], generator: str = "locust",
+        rate: float = 3000.0) -> dict:
+    """Measure with ``generator`` (locust, wrk or openloop); return the report summary (see ``capacity.targets``)."""
     machine = machine_facts()
     pool = create_pool(base_url, f"cap{random.randrange(16**8):08x}", PoolSpec(accounts, tasks_per_account))
     tokens = [account.token for account in pool]
-    service_runs, bare_runs = [], []
-    with bare_server(service) as (bare_url, bare_process):
+    runs: dict[str, list[dict]] = {"service": [], "bare": [], "seed": []}
+    sides = ("service", "bare", "seed") if generator == "wrk" else ("service", "bare")
+    with bare_server(service) as (bare_url, bare_process), \
+            (seed_server() if "seed" in sides else contextlib.nullcontext((None, None, None))) as seed:
+        servers = {"service": (base_url, service["serve_pid"], tokens), "bare": (bare_url, bare_process.pid, tokens),
+                   "seed": (seed[0], seed[1].pid if seed[1] else None, [seed[2]])}
         for round_index in range(rounds):
-            order = ("service", "bare") if round_index % 2 == 0 else ("bare", "service")
-            for side in order:
-                host, pid = (base_url, service["serve_pid"]) if side == "service" else (bare_url, bare_process.pid)
-                if generator == "wrk":
-                    result = measure_wrk(host, tokens, users, duration)
-                else:
-                    result = measure(host, tokens, users, spawn_rate, duration, pid)
-                (service_runs if side == "service" else bare_runs).append(result)
+            for side in sides if round_index % 2 == 0 else tuple(reversed(sides)):
+                host, pid, side_tokens = servers[side]
+                result = _measure_side(generator, host, side_tokens, users=users, rate=rate, spawn_rate=spawn_rate,
+                                       duration=duration, pid=pid)
+                runs[side].append(result)
                 log.info("round %d %-7s %s", round_index + 1, side, result)
                 gevent.sleep(3)  # let closed connections drain between runs
-    service_rps = targets.median([r["rps"] for r in service_runs])
-    bare_rps = targets.median([r["rps"] for r in bare_runs])
+    service_runs, bare_runs = runs["service"], runs["bare"]
+    service_rps, bare_rps = _median_of(service_runs, "rps"), _median_of(bare_runs, "rps")
     failures = sum(r["failures"] for r in service_runs)
     throughput_ratio = targets.ratio(service_rps, bare_rps)
-    checks = [
+    checks = [] if generator == "openloop" else [
         targets.check(f"GET /api/tasks at {users} connections", service_rps, "req/s", baseline=bare_rps,
                       baseline_name="bare Flask JSON, same gunicorn settings", ratio_value=throughput_ratio,
                       target=f"≥ {THROUGHPUT_TARGET}× the bare endpoint",
                       met=targets.at_least(throughput_ratio, THROUGHPUT_TARGET)),
     ]
     if generator == "wrk":
-        checks += _wrk_checks(service_runs, bare_runs)
+        checks += _wrk_checks(service_runs, bare_runs, runs["seed"])
         checks.append(targets.check("failed requests (timeouts past 10 s, socket errors, non-2xx)", failures, "",
                                     target="0", met=failures == 0))
+    elif generator == "openloop":
+        checks += _open_loop_checks(service_runs, bare_runs, rate)
+        checks.append(targets.check("failed requests (errors, timeouts past 10 s, unanswered at the end)", failures,
+                                    "", target="0", met=failures == 0))
     else:
         p95 = targets.median([r["p95_ms"] for r in service_runs])
         accepted = min(r["connections_accepted"] for r in service_runs)
@@ -170,15 +230,22 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
                           baseline=min(r["connections_accepted"] for r in bare_runs),
                           baseline_name="bare endpoint's", target=f"all {users}", met=accepted == users),
         ]
+    load = f"{rate:g} requests per second, open loop" if generator == "openloop" else f"{users} connections"
     return {
-        "mode": "bench-api", "title": f"API: GET /api/tasks at {users} connections vs bare Flask (target 3)",
+        "mode": "bench-api", "title": f"API: GET /api/tasks at {load} vs bare Flask ({generator})",
         "command": command, "machine": machine,
         "configuration": {"service": service,
                           "baseline": "capacity.bareapp:app under gunicorn " + " ".join(gunicorn_options(service)),
-                          "users": users, "spawn_rate": spawn_rate, "measured_seconds": duration, "rounds": rounds,
+                          **({"seed_baseline": "capacity.seedapp:app under gunicorn "
+                              + " ".join(seedapp.GUNICORN_OPTIONS)}
+                             if "seed" in sides else {}),
+                          "users": users, "rate": rate if generator == "openloop" else None,
+                          "spawn_rate": spawn_rate, "measured_seconds": duration, "rounds": rounds,
                           "accounts": accounts, "tasks_per_account": tasks_per_account,
                           "load_generator": LOAD_GENERATORS[generator]},
         "results": {"service_runs": service_runs, "bare_runs": bare_runs,
+                    **({"seed_runs": runs["seed"], "seed_rps_median": _median_of(runs["seed"], "rps")}
+                       if "seed" in sides else {}),
                     "service_rps_median": service_rps, "bare_rps_median": bare_rps},
         "checks": checks, "notes": notes,
     }

@@ -1,10 +1,12 @@
-"""The bare baseline server: ``capacity.bareapp`` under gunicorn with the service's settings."""
+"""The baseline servers of ``bench-api``: ``capacity.bareapp`` under gunicorn with the
+service's settings, and the seed-style stand-in (``capacity.seedapp``)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,22 +41,42 @@ def gunicorn_options(service: dict) -> list[str]:
 @contextlib.contextmanager
 def bare_server(service: dict) -> Iterator[tuple[str, subprocess.Popen]]:
     """``capacity.bareapp`` under gunicorn with the service's settings, on a free port."""
+    with _gunicorn("capacity.bareapp:app", gunicorn_options(service), {}, None) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def seed_server() -> Iterator[tuple[str, subprocess.Popen, str]]:
+    """``capacity.seedapp`` under gunicorn (4 sync workers) on a free port, and its token."""
+    from capacity import seedapp
+
+    with tempfile.TemporaryDirectory(prefix="capacity-seed-") as folder:
+        database, secret = Path(folder) / "seed.db", secrets.token_urlsafe(32)
+        token = seedapp.prepare(database, secret)
+        environment = {"CAPACITY_SEED_DB": str(database), "CAPACITY_SEED_SECRET": secret}
+        with _gunicorn("capacity.seedapp:app", seedapp.GUNICORN_OPTIONS, environment, token) as (url, process):
+            yield url, process, token
+
+
+@contextlib.contextmanager
+def _gunicorn(app: str, options: list[str], environment: dict[str, str],
+              token: str | None) -> Iterator[tuple[str, subprocess.Popen]]:
     port = _free_port()
     log_file = tempfile.TemporaryFile()
-    command = [sys.executable, "-m", "gunicorn", *gunicorn_options(service), "--bind", f"127.0.0.1:{port}",
-               "capacity.bareapp:app"]
+    command = [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}", app]
     process = subprocess.Popen(command, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               start_new_session=True, env={**os.environ, **environment})
     base_url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         deadline = time.monotonic() + BASELINE_START_SECONDS
         while True:
             with contextlib.suppress(requests.RequestException):
-                if requests.get(base_url + "/api/tasks", timeout=5).status_code == 200:
+                if requests.get(base_url + "/api/tasks", headers=headers, timeout=5).status_code == 200:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
                 log_file.seek(0)
-                raise RuntimeError(f"bare gunicorn did not start: {log_file.read()[-2000:]!r}")
+                raise RuntimeError(f"{app} under gunicorn did not start: {log_file.read()[-2000:]!r}")
             time.sleep(0.2)
         yield base_url, process
     finally:
@@ -62,5 +84,3 @@ def bare_server(service: dict) -> Iterator[tuple[str, subprocess.Popen]]:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
         log_file.close()
-
-

@@ -181,8 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--rounds", type=int, default=2, help="runs per side, interleaved (default 2)")
     api.add_argument("--accounts", type=int, default=20)
     api.add_argument("--tasks-per-account", type=int, default=20)
-    api.add_argument("--generator", choices=("locust", "wrk"), default="locust",
-                     help="load generator (default locust; wrk: the Debian package, see capacity/wrk.py)")
+    api.add_argument("--generator", choices=("locust", "wrk", "openloop"), default="locust",
+                     help="load generator (default locust; wrk: the Debian package, see capacity/wrk.py; "
+                          "openloop: a fixed arrival rate, see capacity/openloop.py)")
+    api.add_argument("--rate", type=float, default=3000.0,
+                     help="with --generator openloop: requests per second (default 3000)")
     api.set_defaults(handler=command_target, target="api")
 
     auth = commands.add_parser("bench-auth", help="target 4: logins and sign-ups vs the argon2id hash rate")
@@ -382,7 +385,8 @@ def command_target(args: argparse.Namespace) -> int:
 
             summary = apibench.run(host, service, users=args.users, spawn_rate=args.spawn_rate,
                                    duration=args.duration, rounds=args.rounds, accounts=args.accounts,
-                                   tasks_per_account=args.tasks_per_account, generator=args.generator, **common)
+                                   tasks_per_account=args.tasks_per_account, generator=args.generator,
+                                   rate=args.rate, **common)
         elif args.target == "auth":
             from capacity import authbench
 

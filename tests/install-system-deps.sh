@@ -14,6 +14,7 @@ readonly PACKAGES=(
   libdeflate-tools pixz         # benchmark references (libdeflate-gzip, pixz)
   libarchive-tools              # bsdtar: archives are checked with libarchive too
   shellcheck packer
+  wrk                           # bench-api's closed-loop generator (capacity/wrk.py)
 )
 
 as_root() {
@@ -37,17 +38,28 @@ ensure_npm() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 }
 
+# loadtest, bench-api's open-loop generator (capacity/openloop.py), pinned in
+# capacity/package-lock.json.
+install_node_tools() {
+  local capacity
+  capacity="$(dirname "$0")/../capacity"
+  [ -d "$capacity/node_modules/loadtest" ] && return 0
+  echo "node tools: npm ci in capacity/"
+  npm ci --prefix "$capacity" --no-audit --no-fund --loglevel=error
+}
+
 main() {
   local missing
   ensure_npm
   mapfile -t missing < <(missing_packages)
   if [ "${#missing[@]}" -eq 0 ]; then
     echo "system packages: all present"
-    return 0
+  else
+    echo "system packages: installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
-  echo "system packages: installing ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  install_node_tools
 }
 
 main "$@"
