@@ -364,10 +364,11 @@ def test_a_block_sized_write_survives_the_caller_reusing_its_buffer(view):
     assert gzip.decompress(sink.getvalue()) == first + second
 
 
-def test_the_last_blocks_are_small_so_no_core_finishes_a_whole_block_alone():
+@pytest.mark.parametrize("joined", [True, False], ids=["libdeflate-joined", "zlib-chained"])
+def test_the_last_blocks_are_small_so_no_core_finishes_a_whole_block_alone(joined):
     import io
 
-    from comprimemelo.compression.parallel import GZIP_TAIL_BLOCK_BYTES, ParallelDeflateWriter
+    from comprimemelo.compression.parallel import ParallelDeflateWriter
 
     sizes = []
 
@@ -376,13 +377,16 @@ def test_the_last_blocks_are_small_so_no_core_finishes_a_whole_block_alone():
             sizes.append(len(block))
             return super()._job(block, last)
 
-    data = os.urandom(GZIP_BLOCK_BYTES) * 3 + b"compressible " * (3 * GZIP_BLOCK_BYTES // 13)
     sink = io.BytesIO()
-    with Recording(sink, threads=2, expected_bytes=len(data)) as writer:
-        for start in range(0, len(data), GZIP_BLOCK_BYTES):
-            writer.write(data[start:start + GZIP_BLOCK_BYTES])
-    tail = 2 * GZIP_BLOCK_BYTES  # threads x block
-    assert sizes[:4] == [GZIP_BLOCK_BYTES] * 4
-    assert all(size <= GZIP_TAIL_BLOCK_BYTES for size in sizes[4:])
-    assert sum(sizes) == len(data) and sum(sizes[4:]) == len(data) - 4 * GZIP_BLOCK_BYTES <= tail
+    writer = Recording(sink, threads=2, expected_bytes=None, joined=joined)
+    block, tail_block = writer.block_bytes, writer.tail_block_bytes
+    writer.abort()
+    data = os.urandom(block) * 3 + b"compressible " * (3 * block // 13)
+    with Recording(sink, threads=2, expected_bytes=len(data), joined=joined) as writer:
+        for start in range(0, len(data), block):
+            writer.write(data[start:start + block])
+    tail = 2 * block  # threads x block
+    assert sizes[:4] == [block] * 4
+    assert all(size <= tail_block for size in sizes[4:])
+    assert sum(sizes) == len(data) and sum(sizes[4:]) == len(data) - 4 * block <= tail
     assert zlib.decompress(sink.getvalue(), -15) == data

@@ -1,5 +1,6 @@
-"""tar.gz (many libdeflate gzip members) and tar.bz2 (lbzip2) open in every
-reader users have: GNU tar, Python's tarfile, 7-Zip and libarchive (bsdtar)."""
+"""tar.gz (many libdeflate gzip members), tar.bz2 (lbzip2) and zip (joined libdeflate
+blocks) open in every reader users have: GNU tar, Python's tarfile and zipfile, Info-ZIP,
+7-Zip and libarchive (bsdtar)."""
 
 from __future__ import annotations
 
@@ -184,3 +185,25 @@ def test_a_zip_of_small_files_that_fails_midway_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         make(tmp_path, ArchiveFormat.ZIP, SMALL_FILES, progress=explode)
     assert not [path for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))]
+
+
+LARGE_FILES = {
+    # Several joined libdeflate blocks each, random and compressible halves, a tail of small blocks.
+    "large.bin": os.urandom(GZIP_MEMBER_BYTES) + b"compressible text " * (GZIP_MEMBER_BYTES // 5),
+    "second large.txt": b"".join(b"line %d\n" % index for index in range(700_000)),
+    "small.txt": b"between the large ones",
+}
+
+
+def test_a_zip_of_joined_libdeflate_blocks_opens_in_every_reader(tmp_path):
+    """A large member is one deflate stream of libdeflate pieces (``deflate_join``):
+    Info-ZIP's unzip, 7-Zip, libarchive and zipfile must all read it whole."""
+    import zipfile
+
+    archive = make(tmp_path, ArchiveFormat.ZIP, LARGE_FILES)
+    with zipfile.ZipFile(archive) as reader:
+        assert reader.testzip() is None
+        assert {name: reader.read(name) for name in reader.namelist()} == LARGE_FILES
+    subprocess.run([tool("unzip"), "-tq", str(archive)], check=True, capture_output=True)
+    subprocess.run([tool(SEVEN_ZIP), "t", str(archive)], check=True, capture_output=True)
+    assert extracted_by("bsdtar", archive) == LARGE_FILES

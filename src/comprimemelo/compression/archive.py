@@ -304,7 +304,7 @@ def _zip(inputs, sink, level, threads, tracker, budget) -> None:
         with _SmallMembers(archive, level, threads) as small:
             for item in inputs:
                 info = zip_entry(zipfile.ZipInfo, item, method)
-                if method == zipfile.ZIP_DEFLATED and threads > 1 and info.file_size <= GZIP_BLOCK_BYTES:
+                if method == zipfile.ZIP_DEFLATED and info.file_size <= GZIP_BLOCK_BYTES:
                     small.add(item, info, tracker)
                     continue
                 small.drain()  # members stay in input order
@@ -315,9 +315,10 @@ def _zip_member(archive, item: InputFile, info, level: int, threads: int, tracke
     import zipfile
 
     with archive.open(info, "w", force_zip64=info.file_size >= zipfile.ZIP64_LIMIT) as entry:
-        if info.compress_type == zipfile.ZIP_DEFLATED and threads > 1 and info.file_size > GZIP_BLOCK_BYTES:
+        if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > GZIP_BLOCK_BYTES:
             # zipfile has no public hook for a compressor; its entry writer
-            # only calls compress()/flush(), which ours provides, in parallel.
+            # only calls compress()/flush(), which ours provides, in parallel
+            # (one thread too: libdeflate's blocks are twice zlib's speed).
             entry._compressor = ParallelDeflateCompressor(level=level, threads=threads,
                                                           expected_bytes=info.file_size)
         try:
@@ -333,9 +334,9 @@ class _SmallMembers:
     """Files of at most a block, each deflated whole by libdeflate (1.9x zlib's
     speed at level 6), several at once on the threads, written in order.
 
-    A member must be one deflate stream, which libdeflate cannot split into
-    blocks, so larger files stay with zlib's parallel writer. At most two
-    members per thread are held (a block each, and its output).
+    Larger files go through the parallel writer, block by block, one member
+    at a time. At most two members per thread are held (a block each, and
+    its output).
     """
 
     def __init__(self, archive, level: int, threads: int) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
-from comprimemelo.compression.parallel import BZIP2_BLOCK_BYTES, GZIP_BLOCK_BYTES, GZIP_MEMBER_BYTES, XZ_BLOCK_BYTES
+from comprimemelo.compression.parallel import BZIP2_BLOCK_BYTES, GZIP_MEMBER_BYTES, XZ_BLOCK_BYTES
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -54,7 +54,7 @@ XZ_ENCODER_BYTES = {0: 3 * MIB, 1: 9 * MIB, 2: 17 * MIB, 3: 32 * MIB, 4: 48 * MI
 BLOCKS_PER_THREAD = 2
 # Python and the core themselves, before any writer.
 PROCESS_BASE_BYTES = 64 * MIB
-_WRITER_BLOCK_BYTES = {ArchiveFormat.ZIP: GZIP_BLOCK_BYTES, ArchiveFormat.TAR_GZ: GZIP_MEMBER_BYTES,
+_WRITER_BLOCK_BYTES = {ArchiveFormat.ZIP: GZIP_MEMBER_BYTES, ArchiveFormat.TAR_GZ: GZIP_MEMBER_BYTES,
                        ArchiveFormat.TAR_BZ2: BZIP2_BLOCK_BYTES}
 
 
