@@ -24,6 +24,25 @@ def test_the_compress_command_imports_only_the_core(tmp_path):
     assert (tmp_path / "in.txt.tar.gz").stat().st_size > 0
 
 
+# Costly standard modules the core no longer needs at start-up (concurrent.futures
+# brings logging and traceback; zipfile brings pathlib). argparse's help formatter
+# imports shutil (and bz2, lzma with it) whatever we do.
+HEAVY_MODULES = ("concurrent", "logging", "traceback", "pathlib", "tarfile", "zipfile")
+
+
+def test_the_compress_command_parses_its_arguments_without_the_heavy_standard_modules():
+    script = (
+        "import sys\n"
+        "from comprimemelo.compression import cli\n"
+        "parser = cli.argparse.ArgumentParser()\n"
+        "cli.add_compress_parser(parser.add_subparsers())\n"
+        "parser.parse_args(['compress', 'in', '--format', 'zip'])\n"
+        f"print(sorted(name for name in sys.modules if name.split('.')[0] in {HEAVY_MODULES!r}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_other_commands_still_reach_the_full_command_line(capsys):
     from comprimemelo.command import main
 

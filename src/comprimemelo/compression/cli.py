@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from pathlib import Path
 
 from comprimemelo.compression.archive import InputFile, compress
 from comprimemelo.compression.errors import CompressionError
@@ -21,10 +21,10 @@ def add_compress_parser(subparsers) -> argparse.ArgumentParser:
         help="compress one file locally",
         description=f"Compress INPUT into an archive. Formats: {formats}.",
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="the file to compress")
+    parser.add_argument("input", metavar="INPUT", help="the file to compress")
     parser.add_argument("--format", "-f", required=True, dest="fmt", metavar="FMT", help=formats)
     parser.add_argument("--level", "-l", type=int, help="compression level (default: the format's)")
-    parser.add_argument("--output", "-o", type=Path, help="archive path (default: INPUT + extension)")
+    parser.add_argument("--output", "-o", help="archive path (default: INPUT + extension)")
     parser.add_argument("--threads", type=int, help="cores to use (default: all)")
     parser.set_defaults(run=run_compress)
     return parser
@@ -36,13 +36,13 @@ def run_compress(args: argparse.Namespace) -> int:
     except CompressionError as error:
         print(f"comprimemelo compress: {error}", file=sys.stderr)
         return 2
-    if not args.input.is_file():
+    if not os.path.isfile(args.input):
         print(f"comprimemelo compress: no such file: {args.input}", file=sys.stderr)
         return 2
-    output = args.output or args.input.with_name(args.input.name + fmt.extension)
+    output = args.output or args.input + fmt.extension  # pathlib would cost start-up
     try:
         result = compress(
-            [InputFile(args.input, sanitize_arcname(args.input.name))],
+            [InputFile(args.input, sanitize_arcname(os.path.basename(args.input)))],
             output,
             fmt,
             args.level,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
+
 TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
 if TYPE_CHECKING:
     from typing import BinaryIO

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+
 TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
 if TYPE_CHECKING:
     from typing import BinaryIO

@@ -25,25 +25,24 @@ xz blocks are large (tens of MiB), so a fixed size leaves a core idle at the
 end: 64 MiB in 24 MiB blocks is 24+24+16, two rounds for two threads. When
 the caller knows about how many bytes are coming, ``balanced_block_bytes``
 picks a size near the nominal one that fills every round (4 x 16 MiB there,
-as xz asks for two rounds). Deflate instead cuts the last ``threads`` MiB of
-an expected input into pigz's 128 KiB blocks.
+as xz asks for two rounds). Deflate and gzip instead cut the last ``threads``
+blocks' worth of an expected input into blocks a quarter (an eighth for zlib) as large.
 """
 
 from __future__ import annotations
 
-import bz2
 import collections
-import lzma
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+
 TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-import deflate
+from comprimemelo.compression.workers import Job, Workers
 
-from comprimemelo.compression import deflate_join
+# libdeflate, libbz2, liblzma and libz-through-ctypes load with the first writer
+# that needs them: ``comprimemelo compress`` imports this module for every format.
 
 MIB = 1024 * 1024
 GZIP_BLOCK_BYTES = 1 * MIB
@@ -92,6 +91,8 @@ def _deflate_block(block: bytes, dictionary: bytes, level: int, last: bool) -> b
 
 
 def _joined_block(block: bytes, level: int, last: bool) -> bytes:
+    from comprimemelo.compression import deflate_join
+
     return deflate_join.compress_piece(block, level, last=last)
 
 
@@ -124,9 +125,9 @@ class _BlockWriter(FinishedOrAborted):
         self._submitted = 0
         self._level = level
         self._threads = max(1, threads)
-        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="compress")
+        self._pool = Workers(self._threads, "compress")
         # Each compressing block with its uncompressed size.
-        self._pending: collections.deque[tuple[Future[bytes], int]] = collections.deque()
+        self._pending: collections.deque[tuple[Job, int]] = collections.deque()
         self._pending_input = 0
         self._buffer = bytearray()
         # Called after each block's output is written: progress follows
@@ -211,14 +212,14 @@ class _BlockWriter(FinishedOrAborted):
                 self._emit_oldest()
             self._emit(self._trailer())
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown()
 
     def abort(self) -> None:
         """Stop without finishing the stream (the caller discards the output)."""
         self._closed = True
         for future, _size in self._pending:
             future.cancel()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown()
 
 
 class ParallelDeflateWriter(_BlockWriter):
@@ -235,7 +236,11 @@ class ParallelDeflateWriter(_BlockWriter):
     def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2, expected_bytes: int | None = None,
                  joined: bool | None = None) -> None:
         super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
-        self._joined = deflate_join.available() if joined is None else joined
+        if joined is None:
+            from comprimemelo.compression import deflate_join
+
+            joined = deflate_join.available()
+        self._joined = joined
         if not self._joined:
             self.block_bytes, self.tail_block_bytes = GZIP_BLOCK_BYTES, GZIP_TAIL_BLOCK_BYTES
         self._dictionary = b""
@@ -275,6 +280,8 @@ class ParallelGzipWriter(_BlockWriter):
         super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
 
     def _job(self, block: bytes, last: bool) -> tuple:
+        import deflate
+
         return deflate.gzip_compress, block, self._level
 
 
@@ -311,6 +318,8 @@ class ParallelBzip2Writer(_BlockWriter):
     block_bytes = BZIP2_BLOCK_BYTES
 
     def _job(self, block: bytes, last: bool) -> tuple:
+        import bz2
+
         return bz2.compress, block, self._level
 
 
@@ -328,4 +337,6 @@ class ParallelXzWriter(_BlockWriter):
 
 
 def _xz_block(block: bytes, level: int) -> bytes:
+    import lzma
+
     return lzma.compress(block, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=level)

@@ -10,6 +10,7 @@ without waiting for them.
 from __future__ import annotations
 
 import ctypes
+
 TYPE_CHECKING = False  # typing itself costs start-up: ``comprimemelo compress`` imports this
 if TYPE_CHECKING:
     from typing import BinaryIO
