@@ -3,8 +3,10 @@
 lbzip2's bzip2 encoder is its own, not libbz2's: on two cores ``lbzip2 -9
 -n2`` ran 1.5-1.6x as fast as ``pbzip2 -9 -p2`` (libbz2, as our in-process
 ``ParallelBzip2Writer``) for archives 0.2% smaller, and no Python library
-binds it. So the tar stream goes to ``lbzip2 -c`` on its stdin, and a thread
-relays its stdout to the archive. Its output is one standard bzip2 stream.
+binds it. So the tar stream goes to ``lbzip2 -c`` on its stdin, and lbzip2
+writes the archive file itself (its stdout is the file's descriptor; for a
+stream without one, a thread relays its output). Its output is one standard
+bzip2 stream.
 
 The child runs under ``prlimit --as``: its address space is capped at the
 task's memory budget (``memory.budget_bytes``), so a bug or a hostile input
@@ -43,6 +45,17 @@ def available() -> bool:
     return shutil.which(LBZIP2) is not None and shutil.which(PRLIMIT) is not None
 
 
+def _file_descriptor(sink) -> int | None:
+    """``sink``'s descriptor, its buffer flushed, for lbzip2 to write to directly
+    (no relay copying the archive through Python); None for an in-memory stream."""
+    try:
+        descriptor = sink.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    sink.flush()
+    return descriptor
+
+
 class Lbzip2Writer(FinishedOrAborted):
     """A write-only stream: bytes written are bzip2-compressed by lbzip2 into ``sink``.
 
@@ -55,18 +68,23 @@ class Lbzip2Writer(FinishedOrAborted):
         self._written = 0
         self._memory_bytes = memory_bytes
         self._errors = tempfile.TemporaryFile()
+        descriptor = _file_descriptor(sink)
         self._process = subprocess.Popen(
             [PRLIMIT, f"--as={memory_bytes}", "--", LBZIP2, f"-{level}", f"-n{max(1, threads)}", "-c"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE if descriptor is None else descriptor, stderr=self._errors,
         )
         for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is None:
+                continue
             try:
                 fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             except OSError:  # over /proc/sys/fs/pipe-max-size: the default pipe works too
                 pass
         self._relay_error: BaseException | None = None
-        self._relay = threading.Thread(target=self._relay_output, name="lbzip2-relay", daemon=True)
-        self._relay.start()
+        self._relay = None
+        if descriptor is None:
+            self._relay = threading.Thread(target=self._relay_output, name="lbzip2-relay", daemon=True)
+            self._relay.start()
         self._closed = False
 
     def _relay_output(self) -> None:
@@ -103,7 +121,8 @@ class Lbzip2Writer(FinishedOrAborted):
             except BrokenPipeError:
                 pass
             status = self._process.wait()
-            self._relay.join()
+            if self._relay is not None:
+                self._relay.join()
             if self._relay_error is not None:
                 raise self._relay_error
             if status != 0:
@@ -116,11 +135,14 @@ class Lbzip2Writer(FinishedOrAborted):
         self._closed = True
         self._process.kill()
         self._process.wait()
-        self._relay.join()
+        if self._relay is not None:
+            self._relay.join()
         self._cleanup()
 
     def _cleanup(self) -> None:
         for stream in (self._process.stdin, self._process.stdout):
+            if stream is None:
+                continue
             try:
                 stream.close()
             except OSError:  # lbzip2 is gone; nothing is left to flush
