@@ -216,8 +216,9 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
                                     target="0", met=failures == 0))
     elif generator == "openloop":
         checks += _open_loop_checks(service_runs, bare_runs, rate)
-        checks.append(targets.check("failed requests (errors, timeouts past 10 s, unanswered at the end beyond rate x p99 in flight)", failures,
-                                    "", target="0", met=failures == 0))
+        checks.append(targets.check(
+            "failed requests (errors, timeouts past 10 s, unanswered at the end beyond rate x p99 in flight)",
+            failures, "", target="0", met=failures == 0))
     else:
         p95 = targets.median([r["p95_ms"] for r in service_runs])
         accepted = min(r["connections_accepted"] for r in service_runs)

@@ -64,12 +64,12 @@ def figures(result: dict, rate: float) -> dict:
     if not histogram or seconds <= 0:
         raise OpenLoopOutputError("the run answered no request")
     scheduled = round(rate * seconds)
+    percentiles = {f"p{str(p).replace('.', '_')}_ms": _percentile(histogram, total, p) for p in PERCENTILES}
     missing = max(0, scheduled - total)
-    p99_ms = _percentile(histogram, total, 99)
-    in_flight = min(missing, -(-int(rate * p99_ms) // 1000))
+    in_flight = min(missing, -(-int(rate * percentiles["p99_ms"]) // 1000))
     return {
         "target_rps": rate, "rps": round(total / seconds, 1), "seconds": round(seconds, 2), "requests": total,
-        **{f"p{str(p).replace('.', '_')}_ms": _percentile(histogram, total, p) for p in PERCENTILES},
+        **percentiles,
         "max_ms": histogram[-1][0], "errors": errors,
         "error_kinds": {str(kind): int(count) for kind, count in (result.get("errorCodes") or {}).items()},
         "unanswered": missing - in_flight, "in_flight_at_stop": in_flight,

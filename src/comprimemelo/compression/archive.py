@@ -121,10 +121,10 @@ def compress(
     try:
         if fmt is ArchiveFormat.SEVEN_Z:
             os.close(fd)
-            # ``comprimemelo compress`` starts in tens of milliseconds
+            # Each format's modules load when used: ``comprimemelo compress`` starts in tens of milliseconds.
             from pathlib import Path
 
-            from comprimemelo.compression.sevenzip import write_7z  # each format's modules load when used:
+            from comprimemelo.compression.sevenzip import write_7z
 
             write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name), total=tracker.total,
                      level=level, threads=threads, password=password, advance=tracker.advance,

@@ -75,7 +75,7 @@ def available() -> bool:
     return _LIBZ is not None
 
 
-def compress_piece(block: bytes, level: int, *, last: bool) -> bytes:
+def compress_piece(block: bytes, level: int, last: bool) -> bytes:
     """``block`` as raw deflate by libdeflate; unless ``last``, ready for more
     pieces to follow it in the same stream."""
     piece = deflate.deflate_compress(block, level)  # a bytearray: changed in place

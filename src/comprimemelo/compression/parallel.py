@@ -90,12 +90,6 @@ def _deflate_block(block: bytes, dictionary: bytes, level: int, last: bool) -> b
     return compressor.compress(block) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _joined_block(block: bytes, level: int, last: bool) -> bytes:
-    from comprimemelo.compression import deflate_join
-
-    return deflate_join.compress_piece(block, level, last=last)
-
-
 class FinishedOrAborted:
     """A writer used in ``with``: finished (``close``) if the block succeeds,
     else ``abort``-ed, leaving an output the caller discards."""
@@ -236,18 +230,17 @@ class ParallelDeflateWriter(_BlockWriter):
     def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2, expected_bytes: int | None = None,
                  joined: bool | None = None) -> None:
         super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
-        if joined is None:
-            from comprimemelo.compression import deflate_join
+        from comprimemelo.compression import deflate_join
 
-            joined = deflate_join.available()
-        self._joined = joined
+        self._joined = deflate_join.available() if joined is None else joined
+        self._compress_piece = deflate_join.compress_piece
         if not self._joined:
             self.block_bytes, self.tail_block_bytes = GZIP_BLOCK_BYTES, GZIP_TAIL_BLOCK_BYTES
         self._dictionary = b""
 
     def _job(self, block: bytes, last: bool) -> tuple:
         if self._joined:
-            return _joined_block, block, self._level, last
+            return self._compress_piece, block, self._level, last
         dictionary = self._dictionary
         if len(block) >= WINDOW_BYTES:
             self._dictionary = block[-WINDOW_BYTES:]
@@ -278,11 +271,12 @@ class ParallelGzipWriter(_BlockWriter):
 
     def __init__(self, sink: BinaryIO, *, level: int = 6, threads: int = 2, expected_bytes: int | None = None) -> None:
         super().__init__(sink, level=level, threads=threads, expected_bytes=expected_bytes)
-
-    def _job(self, block: bytes, last: bool) -> tuple:
         import deflate
 
-        return deflate.gzip_compress, block, self._level
+        self._gzip_compress = deflate.gzip_compress
+
+    def _job(self, block: bytes, last: bool) -> tuple:
+        return self._gzip_compress, block, self._level
 
 
 class ParallelDeflateCompressor:
