@@ -25,14 +25,16 @@ from comprimemelo.compression.parallel import (
     ParallelGzipWriter,
     ParallelXzWriter,
 )
+from comprimemelo.compression.tar import BLOCK_BYTES as TAR_BLOCK_BYTES
+from comprimemelo.compression.tar import RECORD_BYTES as TAR_RECORD_BYTES
+from comprimemelo.compression.tar import write_tar
 from comprimemelo.compression.writeback import EarlyWriteback
 
-# typing, dataclasses, pathlib and tarfile (with shutil) would cost a third of
+# typing, dataclasses, pathlib and zipfile (with shutil) would cost a third of
 # ``comprimemelo compress``'s start-up: paths are os.PathLike or str, and each
 # format's modules load when that format is written.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import tarfile
     import zipfile
     from typing import BinaryIO
 
@@ -46,8 +48,6 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_LAST = (2107, 12, 31, 23, 59, 58)
 FILE_MODE = 0o644
 RESERVE_ATTEMPTS = 100
-TAR_BLOCK_BYTES = 512  # tarfile.BLOCKSIZE
-TAR_RECORD_BYTES = 20 * TAR_BLOCK_BYTES  # tarfile.RECORDSIZE
 # A tar member's header block, plus a PAX header for a long or non-ASCII name.
 TAR_HEADER_ALLOWANCE = 3 * TAR_BLOCK_BYTES
 
@@ -213,44 +213,11 @@ def _chunks(path: PathLike, tracker: _Tracker) -> Iterator[bytes]:
             tracker.advance(len(chunk))
 
 
-class _ProgressReader:
-    """A read-only file that reports progress: what ``tarfile`` copies from."""
-
-    def __init__(self, source: BinaryIO, tracker: _Tracker) -> None:
-        self._source = source
-        self._tracker = tracker
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
-        self._tracker.advance(len(data))
-        return data
-
-
 # -- tar family ---------------------------------------------------------------
 
 
-def _tar_info(item: InputFile) -> tarfile.TarInfo:
-    import tarfile
-
-    stat = os.stat(item.path)
-    info = tarfile.TarInfo(item.arcname)
-    info.size = stat.st_size
-    info.mtime = int(stat.st_mtime)
-    info.mode = FILE_MODE
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
 def _write_tar(inputs: Sequence[InputFile], stream: BinaryIO, tracker: _Tracker) -> None:
-    import tarfile
-
-    # Mode "w" (not "w|") copies in CHUNK_BYTES pieces straight into ``stream``;
-    # it only asks ``stream.tell()`` once, for the starting offset.
-    with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK_BYTES) as archive:
-        for item in inputs:
-            with open(item.path, "rb") as source:
-                archive.addfile(_tar_info(item), _ProgressReader(source, tracker))
+    write_tar([(item.path, item.arcname) for item in inputs], stream, tracker.advance)
 
 
 def _tar_gz(inputs, sink, level, threads, tracker, budget) -> None:
