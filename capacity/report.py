@@ -337,7 +337,8 @@ def bench_document(summary: dict) -> str:
         f"{machine.get('os')}, Python {machine.get('python')}, commit {machine.get('git_commit')}; "
         f"load average (1 min) {load}.", "",
         (f"Configuration: `comprimemelo compress FILE --format F --level L --threads {summary['threads']} -o OUT` "
-         "as a whole process (Python start-up, imports, the archive fsynced) and every tool at "
+         "as a whole process (Python start-up, imports of the package byte-compiled as pip installs it, "
+         "the archive fsynced; the tools do not fsync) and every tool at "
          if process else f"Configuration: core `compress(..., threads={summary['threads']})` and every tool at ")
         + f"{summary['threads']} threads, same level; median of {summary['repeats']} runs, core and tools "
         "interleaved (alternating which runs first); MB/s is input bytes (10^6) per second of wall time; "
