@@ -6,6 +6,7 @@ import pg8000.converters
 import pytest
 
 from comprimemelo.db import pg8000_tuning
+from comprimemelo.db.pg8000_tuning import RESULT_TYPE_CHANGED
 
 QUERIES = [
     "SELECT a FROM t WHERE b = %s AND c = %s",
@@ -118,3 +119,72 @@ def test_an_error_at_any_step_is_raised_and_the_connection_stays_usable(pg_engin
         assert sqlstate in str(raised.value.orig)
         connection.rollback()
         assert connection.execute(sa.text("SELECT count(*) FROM t WHERE id = :id"), {"id": 1}).scalar_one() == 1
+
+
+def prepared_statements(connection) -> list[str]:
+    import sqlalchemy as sa
+
+    return connection.execute(sa.text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+
+
+def test_a_statement_run_again_is_prepared_and_answers_as_before(pg_engine, monkeypatch):
+    import pg8000.core
+    import sqlalchemy as sa
+
+    query = "SELECT id, name FROM t WHERE id >= :low ORDER BY id"
+    waits: list[str] = []  # the statement of each wait for the server
+    original = pg8000.core.CoreConnection.handle_messages
+
+    def counted(self, context):
+        waits.append(context.statement)
+        return original(self, context)
+
+    monkeypatch.setattr(pg8000.core.CoreConnection, "handle_messages", counted)
+    with pg_engine.connect() as connection:
+        connection.execute(sa.text("CREATE TEMP TABLE t (id int PRIMARY KEY, name text)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (1, 'x'), (2, NULL)"))
+        rows = [connection.execute(sa.text(query), {"low": low}).all() for low in (1, 2, 3, 1, None)]
+        prepared = prepared_statements(connection)
+
+    assert rows == [[(1, "x"), (2, None)], [(2, None)], [], [(1, "x"), (2, None)], []]
+    assert any("WHERE id >=" in statement for statement in prepared)
+    # Five runs, one wait each, and one more where the second run prepared the statement.
+    assert sum("WHERE id >=" in statement for statement in waits) == 6
+
+
+def test_a_prepared_statement_whose_table_changed_is_prepared_anew(pg_engine):
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    query = sa.text("SELECT * FROM t")
+    with pg_engine.connect() as connection:
+        connection.execute(sa.text("CREATE TEMP TABLE t (id int)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert [connection.execute(query).all() for _ in range(3)] == [[(1,)]] * 3
+        connection.execute(sa.text("ALTER TABLE t ADD COLUMN name text DEFAULT 'n'"))
+        connection.commit()
+        try:  # PostgreSQL refuses the old plan's result type once, then the statement is prepared anew
+            first = connection.execute(query).all()
+        except DBAPIError as error:
+            assert RESULT_TYPE_CHANGED in str(error.orig)
+            connection.rollback()
+            first = connection.execute(query).all()
+        assert first == [(1, "n")]
+        assert [connection.execute(query).all() for _ in range(3)] == [[(1, "n")]] * 3
+
+
+def test_a_failed_statement_run_again_fails_the_same_way_and_the_connection_recovers(pg_engine):
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    insert = sa.text("INSERT INTO t VALUES (:id)")
+    with pg_engine.connect() as connection:
+        connection.execute(sa.text("CREATE TEMP TABLE t (id int PRIMARY KEY)"))
+        connection.execute(insert, {"id": 1})
+        connection.commit()
+        for _ in range(3):  # unnamed, then prepared, then named
+            with pytest.raises(DBAPIError, match="23505"):
+                connection.execute(insert, {"id": 1})
+            connection.rollback()
+        connection.execute(insert, {"id": 2})
+        assert connection.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 2
