@@ -119,7 +119,7 @@ variable "web_autoscaling" {
 
 variable "worker_autoscaling" {
   type = object({
-    min_replicas          = optional(number, 3)
+    min_replicas          = optional(number, 2)
     max_replicas          = optional(number, 4)
     cooldown_period       = optional(number, 180)
     messages_per_instance = optional(number, 1.5)

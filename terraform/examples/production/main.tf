@@ -16,11 +16,11 @@ module "comprimemelo" {
   web_machine_type = "e2-standard-2"
   web_autoscaling  = { min_replicas = 2, max_replicas = 3 }
 
-  worker_machine_type = "c2d-standard-4"
-  worker_autoscaling  = { min_replicas = 11, max_replicas = 29, cooldown_period = 180, messages_per_instance = 3 }
+  worker_machine_type = "c2d-standard-2"
+  worker_autoscaling  = { min_replicas = 16, max_replicas = 46, cooldown_period = 180, messages_per_instance = 1.5 }
 
   database_tier            = "db-custom-4-15360"
-  database_max_connections = 650
+  database_max_connections = 950
 
   bucket_versioning = false
   labels            = { "environment" = "production" }
