@@ -26,8 +26,8 @@ from comprimemelo.compression.parallel import (
     ParallelXzWriter,
 )
 from comprimemelo.compression.tar import BLOCK_BYTES as TAR_BLOCK_BYTES
+from comprimemelo.compression.tar import CHUNK_BYTES, FILE_MODE, write_tar
 from comprimemelo.compression.tar import RECORD_BYTES as TAR_RECORD_BYTES
-from comprimemelo.compression.tar import write_tar
 from comprimemelo.compression.writeback import EarlyWriteback
 
 # typing, dataclasses, pathlib and zipfile (with shutil) would cost a third of
@@ -42,11 +42,9 @@ if TYPE_CHECKING:
 
     PathLike = str | os.PathLike[str]
 
-CHUNK_BYTES = 1024 * 1024
 PROGRESS_STEP_BYTES = 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_LAST = (2107, 12, 31, 23, 59, 58)
-FILE_MODE = 0o644
 RESERVE_ATTEMPTS = 100
 # A tar member's header block, plus a PAX header for a long or non-ASCII name.
 TAR_HEADER_ALLOWANCE = 3 * TAR_BLOCK_BYTES

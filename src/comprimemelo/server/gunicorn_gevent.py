@@ -86,12 +86,11 @@ class OneSendResponse(wsgi.Response):
         self.headers_sent = True
 
     def _emit_body(self, data) -> None:
-        if self._held:
+        if self._held and len(data) <= JOIN_BODY_BYTES:
             held, self._held = self._held, b""
-            if len(data) <= JOIN_BODY_BYTES:
-                util.write(self.sock, held + data)
-                return
-            util.write(self.sock, held)
+            util.write(self.sock, held + data)
+            return
+        self._send_held()
         super()._emit_body(data)
 
     def sendfile(self, respiter) -> bool:
@@ -100,10 +99,13 @@ class OneSendResponse(wsgi.Response):
 
     def close(self) -> None:
         self.send_headers()
-        if self._held:  # no body was written after all (or none was allowed)
+        self._send_held()  # no body was written after all (or none was allowed)
+        super().close()
+
+    def _send_held(self) -> None:
+        if self._held:
             held, self._held = self._held, b""
             util.write(self.sock, held)
-        super().close()
 
 
 class GeventWorker(ggevent.GeventWorker):
