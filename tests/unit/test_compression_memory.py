@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress, memory, sevenzip
+from comprimemelo.compression import (
+    ArchiveFormat,
+    CompressionError,
+    InputFile,
+    bit7z_process,
+    compress,
+    memory,
+    sevenzip,
+)
 
 MIB = 2**20
 KIB = 2**10
@@ -22,8 +28,8 @@ def run_7zip_child(tmp_path, memory_bytes: int) -> subprocess.CompletedProcess:
     output = tmp_path / "out.7z"
     output.touch()
     job = {"inputs": [[str(source), "in"]], "output": str(output), "level": 5, "method": "LZMA2:mt=1",
-           "password": None, "memory_bytes": memory_bytes}
-    return subprocess.run([sys.executable, "-m", sevenzip.CHILD_MODULE], input=json.dumps(job).encode(),
+           "password": None, "memory_bytes": memory_bytes, "engine": sevenzip.engine_dir()}
+    return subprocess.run(sevenzip.child_command(), input=bit7z_process.encode_job(job),
                           capture_output=True, env={**os.environ, **sevenzip.CHILD_ENVIRONMENT})
 
 

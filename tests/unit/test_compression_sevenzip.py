@@ -15,7 +15,7 @@ import py7zr
 import pytest
 
 from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
-from comprimemelo.compression import sevenzip
+from comprimemelo.compression import bit7z_process, sevenzip
 from comprimemelo.compression.sevenzip import CHILD_ENVIRONMENT, MIB, block_bytes, method
 from tests.conftest import require_or_skip
 
@@ -42,7 +42,7 @@ def children_running_7zip(parent: int | None = None) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if sevenzip.CHILD_MODULE.encode() in command and state[0] != "Z":
+        if sevenzip.CHILD_SCRIPT.encode() in command and state[0] != "Z":
             if parent is None or int(state[1]) == parent:
                 found.append(int(entry.name))
     return found
@@ -135,6 +135,46 @@ def test_7zips_engine_stays_out_of_the_callers_process(tmp_path):
     prove_encrypted(tmp_path / "secret.7z", ArchiveFormat.SEVEN_Z, "a secret", members=1)
     assert "pybit7z" not in sys.modules
     assert "lib7zip" not in Path("/proc/self/maps").read_text()
+
+
+# What ``import pybit7z`` and ``python -m`` load and the child does without:
+# its start-up is most of an empty 7z's.
+CHILD_SKIPS = ("site", "json", "re", "pathlib", "typing", "importlib_metadata", "comprimemelo", "pybit7z")
+
+
+def test_the_7zip_child_starts_without_site_json_or_pybit7zs_package(tmp_path):
+    source = tmp_path / "empty"
+    source.touch()
+    output = tmp_path / "out.7z"
+    output.touch()
+    job = {"inputs": [[str(source), "empty"]], "output": str(output), "level": 5, "method": method(5, 0, 2),
+           "password": None, "memory_bytes": 512 * MIB, "engine": sevenzip.engine_dir()}
+    command = sevenzip.child_command()
+    child = subprocess.run([command[0], "-X", "importtime", *command[1:]], input=bit7z_process.encode_job(job),
+                           capture_output=True, env={**os.environ, **CHILD_ENVIRONMENT}, check=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in child.stderr.decode().splitlines() if "|" in line}
+    assert sorted(name for name in imported if name.split(".")[0] in CHILD_SKIPS) == []
+    assert py7zr.SevenZipFile(output).getnames() == ["empty"]
+
+
+def test_a_7zip_child_without_its_engine_is_a_clear_error_and_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(sevenzip, "engine_dir", lambda: str(tmp_path / "not-pybit7z"))
+    source = tmp_path / "in"
+    source.write_bytes(b"x" * 1000)
+    output = tmp_path / "out" / "out.7z"
+    output.parent.mkdir()
+    with pytest.raises(CompressionError, match="engine could not be loaded: .*not-pybit7z"):
+        compress([InputFile(source, "in")], output, ArchiveFormat.SEVEN_Z)
+    assert list(output.parent.iterdir()) == []
+
+
+def test_only_the_childs_own_lines_are_read_as_messages():
+    assert bit7z_process.read_message(b'{"done": 1048576}\n') == {"done": 1048576}
+    assert bit7z_process.read_message(b'{"error": "no space left"}\n') == {"error": "no space left"}
+    # 7-Zip's library or a traceback on the shared pipe: kept as detail, never a message.
+    for line in (b"Traceback (most recent call last):\n", b'{"done": -1}\n', b"{not json}\n", b"[1, 2]\n",
+                 b'{"done": 12'):
+        assert bit7z_process.read_message(line) is None
 
 
 def test_the_password_reaches_7zip_on_its_stdin_only(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 import pyzipper
 
-from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress
+from comprimemelo.compression import ArchiveFormat, CompressionError, InputFile, compress, sevenzip
 from comprimemelo.compression.encryption import check_password
 from comprimemelo.compression.verify import NotEncrypted, prove_encrypted
 
@@ -97,7 +97,8 @@ def write_7z_with_engine(tmp_path, inputs, password: str, encrypt_headers: bool 
         "sys.exit(bit7z_process.run(job, sys.stdout))\n"
     )
     job = {"inputs": [[str(item.path), item.arcname] for item in inputs], "output": str(output), "level": 1,
-           "method": "", "password": password, "encrypt_headers": encrypt_headers}
+           "method": "", "password": password, "encrypt_headers": encrypt_headers,
+           "engine": sevenzip.engine_dir()}
     subprocess.run([sys.executable, "-c", script], input=json.dumps(job).encode(), check=True, capture_output=True)
     return output
 

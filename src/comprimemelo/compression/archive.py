@@ -120,11 +120,9 @@ def compress(
         if fmt is ArchiveFormat.SEVEN_Z:
             os.close(fd)
             # Each format's modules load when used: ``comprimemelo compress`` starts in tens of milliseconds.
-            from pathlib import Path
-
             from comprimemelo.compression.sevenzip import write_7z
 
-            write_7z([(item.path, item.arcname) for item in inputs], Path(temp_name), total=tracker.total,
+            write_7z([(item.path, item.arcname) for item in inputs], temp_name, total=tracker.total,
                      level=level, threads=threads, password=password, advance=tracker.advance,
                      memory_bytes=memory_budget)
         else:

@@ -16,19 +16,17 @@ headers are the reference implementation. Two choices are ours:
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from importlib.machinery import PathFinder
 
-from comprimemelo.compression import memory
+from comprimemelo.compression import bit7z_process, memory
 from comprimemelo.compression.errors import CompressionError
 
 MIB = 1024 * 1024
-CHILD_MODULE = "comprimemelo.compression.bit7z_process"
+CHILD_SCRIPT = os.path.join(os.path.dirname(__file__), "bit7z_process.py")
 # 7-Zip's LZMA2 dictionary at -mx1 to -mx6, as 7-Zip 26 writes it (128 MiB or
 # more from -mx7). Blocks are sized from it.
 DICT_BYTES = {1: MIB // 4, 2: MIB, 3: 4 * MIB, 4: 16 * MIB, 5: 32 * MIB, 6: 64 * MIB}
@@ -41,6 +39,23 @@ STDERR_TAIL_CHARS = 2000
 # glibc reserves 64 MiB of address space per malloc arena (one per thread by
 # default); the child's address space is capped, so it keeps two.
 CHILD_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+
+
+def child_command() -> list[str]:
+    """The 7-Zip child's command line: isolated (``-I``: no environment
+    variables, no script directory on the path) and without site (``-S``)."""
+    return [sys.executable, "-I", "-S", CHILD_SCRIPT]
+
+
+def engine_dir() -> str:
+    """pybit7z's package directory (found, not imported: the child loads it).
+
+    :raise CompressionError: if pybit7z is not installed.
+    """
+    spec = PathFinder.find_spec("pybit7z")
+    if spec is None or not spec.submodule_search_locations:
+        raise CompressionError("7z needs pybit7z (7-Zip's engine), which is not installed")
+    return spec.submodule_search_locations[0]
 
 
 def block_bytes(level: int, total: int, threads: int) -> int:
@@ -74,8 +89,8 @@ def method(level: int, total: int, threads: int) -> str:
 
 
 def write_7z(
-    inputs: Sequence[tuple[Path, str]],
-    output: Path,
+    inputs: Sequence[tuple[str | os.PathLike, str]],
+    output: str | os.PathLike,
     *,
     total: int,
     level: int,
@@ -103,43 +118,44 @@ def write_7z(
         "method": method(level, total, threads),
         "password": password,
         "memory_bytes": memory_bytes,
+        "engine": engine_dir(),
     }
-    with tempfile.TemporaryFile() as errors:
-        done, error, status = _run(job, advance, errors)
-        if status == 0:
-            advance(max(0, total - done))
-            return
-        errors.seek(0)
-        detail = error or errors.read().decode(errors="replace")[-STDERR_TAIL_CHARS:].strip()
+    done, error, other, status = _run(job, advance)
+    if status == 0:
+        advance(max(0, total - done))
+        return
+    detail = error or other.decode(errors="replace").strip()
     raise CompressionError(f"7-Zip could not write the archive: {detail or f'exit status {status}'}")
 
 
-def _run(job: dict, advance: Callable[[int], None], errors) -> tuple[int, str | None, int]:
-    """Run the child; (input bytes it reported done, its error message, its exit status)."""
-    done, error = 0, None
+def _run(job: dict, advance: Callable[[int], None]) -> tuple[int, str | None, bytes, int]:
+    """Run the child; (input bytes it reported done, its error message, the
+    tail of its other output, its exit status).
+
+    Its stderr joins its stdout: one pipe, read to the end, cannot fill up
+    while the parent waits on the other.
+    """
+    done, error, other = 0, None, b""
     process = subprocess.Popen(
-        [sys.executable, "-m", CHILD_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+        child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, **CHILD_ENVIRONMENT},
     )
     try:
         try:
-            process.stdin.write(json.dumps(job).encode())
+            process.stdin.write(bit7z_process.encode_job(job))
             process.stdin.close()
         except BrokenPipeError:
-            pass  # the child died at once: its status and stderr say why
+            pass  # the child died at once: its status and output say why
         for line in process.stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                message = None
-            if not isinstance(message, dict):
-                continue  # not ours: 7-Zip's library printed something
-            if "done" in message:
+            message = bit7z_process.read_message(line)
+            if message is None:  # not ours: 7-Zip's library or a traceback printed it
+                other = (other + line)[-STDERR_TAIL_CHARS:]
+            elif "done" in message:
                 advance(message["done"] - done)
                 done = message["done"]
             else:
                 error = message.get("error")
-        return done, error, process.wait()
+        return done, error, other, process.wait()
     except BaseException:
         process.kill()
         raise

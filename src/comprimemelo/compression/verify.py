@@ -15,7 +15,6 @@ can open while the task says it is encrypted.
 
 from __future__ import annotations
 
-import json
 import struct
 import subprocess
 import sys
@@ -24,10 +23,11 @@ from pathlib import Path
 
 import pyzipper
 
+from comprimemelo.compression import bit7z_process
 from comprimemelo.compression.encryption import check_password, password_bytes
 from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
-from comprimemelo.compression.sevenzip import CHILD_MODULE, STDERR_TAIL_CHARS
+from comprimemelo.compression.sevenzip import STDERR_TAIL_CHARS, child_command, engine_dir
 
 ZIP_ENCRYPTED_FLAG = 0x1
 ZIP_AES_METHOD = 99
@@ -119,42 +119,41 @@ def _prove_7z(path: Path, password: str, members: int) -> None:
     (``bit7z_process``): loaded here, it would hold the GIL of the caller's
     other threads (the worker's leases and tasks) while it reads."""
     _expect(_7z_header_is_aes(path), "the 7z's header is not encrypted with 7zAES (names and data would be readable)")
-    job = json.dumps({"prove": str(path), "password": password, "members": members}).encode()
-    child = subprocess.run([sys.executable, "-m", CHILD_MODULE], input=job, capture_output=True,
-                           timeout=PROVE_TIMEOUT_SECONDS)
-    answers = [json.loads(line) for line in child.stdout.splitlines() if line.startswith(b"{")]
+    job = {"prove": str(path), "password": password, "members": members, "engine": engine_dir(), "path": sys.path}
+    child = subprocess.run(child_command(), input=bit7z_process.encode_job(job), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=PROVE_TIMEOUT_SECONDS)
+    lines = child.stdout.splitlines(keepends=True)
+    answers = [message for message in map(bit7z_process.read_message, lines) if message is not None]
     if child.returncode != 0 or not answers:
-        detail = child.stderr.decode(errors="replace")[-STDERR_TAIL_CHARS:].strip()
+        detail = child.stdout.decode(errors="replace")[-STDERR_TAIL_CHARS:].strip()
         raise NotEncrypted(f"7-Zip could not check the archive: {detail or f'exit status {child.returncode}'}")
     _expect(answers[-1].get("problem") is None, answers[-1].get("problem"))
 
 
-def open_7z_proof(path: str, password: str, members: int) -> str | None:
-    """In the 7-Zip child: what is wrong with the 7z's encryption, or None."""
+def open_7z_proof(engine, library, path: str, password: str, members: int) -> str | None:
+    """In the 7-Zip child (``engine``: pybit7z's core, ``library``: 7-Zip's, open):
+    what is wrong with the 7z's encryption, or None."""
     try:
-        _open_7z(path, password, members)
+        _open_7z(engine, library, path, password, members)
     except NotEncrypted as problem:
         return str(problem)
     return None
 
 
-def _open_7z(path: str, password: str, members: int) -> None:
-    import pybit7z  # 7-Zip's engine: only ever in its child process
+def _open_7z(engine, library, path: str, password: str, members: int) -> None:
+    def open_with(candidate: str):
+        return engine.BitArchiveReader(library, str(path), engine.FormatSevenZip, password=candidate)
 
-    with pybit7z.lib7zip_context() as lib:
-        def open_with(candidate: str):
-            return pybit7z.BitArchiveReader(lib, str(path), pybit7z.FormatSevenZip, password=candidate)
-
-        _fails(lambda: open_with(""), "the 7z opens without a password", pybit7z.BitException)
-        _fails(lambda: open_with(WRONG_PASSWORD), "the 7z opens with another password", pybit7z.BitException)
-        try:
-            reader = open_with(password)
-        except pybit7z.BitException as error:
-            raise NotEncrypted(f"the 7z does not open with the password: {error}") from error
-        items = reader.items()
-        _expect(len(items) == members, f"the 7z holds {len(items)} members, not {members}")
-        plain = [item.name() for item in items if not item.is_encrypted() and item.size()]
-        _expect(not plain, f"7z members are not encrypted: {plain[:3]}")
+    _fails(lambda: open_with(""), "the 7z opens without a password", engine.BitException)
+    _fails(lambda: open_with(WRONG_PASSWORD), "the 7z opens with another password", engine.BitException)
+    try:
+        reader = open_with(password)
+    except engine.BitException as error:
+        raise NotEncrypted(f"the 7z does not open with the password: {error}") from error
+    items = reader.items()
+    _expect(len(items) == members, f"the 7z holds {len(items)} members, not {members}")
+    plain = [item.name() for item in items if not item.is_encrypted() and item.size()]
+    _expect(not plain, f"7z members are not encrypted: {plain[:3]}")
 
 
 def _7z_header_is_aes(path: Path) -> bool:
