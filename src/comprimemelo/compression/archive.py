@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from comprimemelo.compression import memory
+from comprimemelo.compression import extensions, memory
 from comprimemelo.compression.errors import CompressionError, InvalidLevel
 from comprimemelo.compression.formats import ArchiveFormat
 from comprimemelo.compression.parallel import (
@@ -261,7 +261,7 @@ def _tar_xz(inputs, sink, level, threads, tracker, budget) -> None:
 
 
 def _tar_zst(inputs, sink, level, threads, tracker, budget) -> None:
-    import zstandard
+    zstandard = extensions.zstandard()
 
     threads = memory.writer_threads(ArchiveFormat.TAR_ZST, level, threads, budget)
     params = zstandard.ZstdCompressionParameters.from_level(
@@ -277,7 +277,7 @@ def _zstd_job(level: int, threads: int) -> dict[str, int]:
     job is four windows, 8 MiB, and 4 MiB jobs kept both threads busier (64 MiB
     corpora, 2 threads: level 3 5-11% faster, level 6 8%, archive 0.06-0.3%
     larger). Levels with other windows measured no better and keep the default."""
-    import zstandard
+    zstandard = extensions.zstandard()
 
     if threads > 1 and zstandard.ZstdCompressionParameters.from_level(level).window_log == ZSTD_SMALL_JOB_WINDOW_LOG:
         return {"job_size": ZSTD_SMALL_JOB_BYTES}

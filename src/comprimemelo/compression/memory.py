@@ -24,6 +24,7 @@ four (3.0 GiB, past the budget).
 
 from __future__ import annotations
 
+from comprimemelo.compression import extensions
 from comprimemelo.compression.errors import CompressionError
 from comprimemelo.compression.formats import ArchiveFormat
 from comprimemelo.compression.parallel import BZIP2_BLOCK_BYTES, GZIP_MEMBER_BYTES, XZ_BLOCK_BYTES
@@ -85,9 +86,7 @@ def writer_bytes(fmt: ArchiveFormat, level: int, threads: int) -> int:
     if fmt is ArchiveFormat.TAR_XZ:
         per_thread = XZ_ENCODER_BYTES[level] + BLOCKS_PER_THREAD * block_bytes
     elif fmt is ArchiveFormat.TAR_ZST:
-        import zstandard
-
-        params = zstandard.ZstdCompressionParameters.from_level(level)
+        params = extensions.zstandard().ZstdCompressionParameters.from_level(level)
         # libzstd's context per worker, and a job's input and output (four windows each).
         per_thread = params.estimated_compression_context_size() + 8 * (1 << params.window_log)
     else:  # deflate, bzip2: small encoders, blocks of a few MiB and their output
