@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from comprimemelo.domain.models import Task, TaskFile, User
 from comprimemelo.services import tasks as task_service
+from tests.statements import driver_statements
 
 VERSIONS = importlib.import_module("comprimemelo.db.migrations.versions.0006_tasks_version")
 LISTED = [f.name for f in dataclasses.fields(task_service.TaskView) if f.name not in ("id", "files")]
@@ -118,14 +119,6 @@ def test_an_unchanged_list_costs_one_database_statement(make_user, services):
     user = make_user()
     user.upload("a.txt", b"x", "zip")
     user.client.get("/api/tasks", headers=user.headers)  # fills the cache
-    statements = []
-
-    def record(_connection, _cursor, statement, *_rest):
-        statements.append(statement)
-
-    sa.event.listen(services.engine, "before_cursor_execute", record)
-    try:
+    with driver_statements(services.engine) as statements:
         assert user.client.get("/api/tasks", headers=user.headers).status_code == 200
-    finally:
-        sa.event.remove(services.engine, "before_cursor_execute", record)
-    assert len(statements) == 1, statements
+    assert len(statements) == 1, statements  # no BEGIN, no ROLLBACK either

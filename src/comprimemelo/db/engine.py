@@ -84,15 +84,21 @@ def outside_a_transaction(connection: sa.Connection) -> Iterator[sa.Connection]:
     would cost two more round trips to restore the level at check-in; the
     driver's ``autocommit`` flag costs none. Other drivers are left as they are.
     """
-    if connection.dialect.driver != "pg8000":
+    with driver_outside_a_transaction(connection.dialect, connection.connection.driver_connection):
         yield connection
+
+
+@contextlib.contextmanager
+def driver_outside_a_transaction(dialect: sa.Dialect, driver_connection) -> Iterator[None]:
+    """``outside_a_transaction`` for a driver's own connection (``dialect``'s)."""
+    if dialect.driver != "pg8000":
+        yield
         return
-    driver = connection.connection.driver_connection
-    driver.autocommit = True
+    driver_connection.autocommit = True
     try:
-        yield connection
+        yield
     finally:
-        driver.autocommit = False
+        driver_connection.autocommit = False
 
 
 def _sqlite_engine(url: sa.URL, pool: dict) -> Engine:

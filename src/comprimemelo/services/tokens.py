@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import jwt
@@ -23,7 +24,7 @@ ISSUER = "comprimemelo"
 # caller's task-list version too: the dashboard's poll needs both, and one
 # statement is one round trip to the database instead of two. Two scalar
 # subqueries, so there is always exactly one row.
-_CHECK_CALLER = sa.select(
+CHECK_CALLER = sa.select(
     sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti")).scalar_subquery(),
     sa.select(User.tasks_version).where(User.id == sa.bindparam("user_id")).scalar_subquery(),
 )
@@ -99,12 +100,16 @@ class Tokens:
 
         :raise Unauthorized: as ``decode``, or if the account no longer exists.
         """
+        return self.authenticate_by(token, lambda params: connection.execute(CHECK_CALLER, params).one())
+
+    def authenticate_by(self, token: str, check: Callable[[dict], Sequence]) -> Caller:
+        """``authenticate``, where ``check(params)`` runs ``CHECK_CALLER`` and returns its row
+        (the dashboard's poll runs it as a ``db.driver_statement.DriverStatement``).
+        """
         claims = self._verified(token)
         if claims.expires_at <= utcnow():
             raise Unauthorized("token expired", code="token_expired")
-        revoked, tasks_version = connection.execute(
-            _CHECK_CALLER, {"jti": claims.jti, "user_id": claims.user_id}
-        ).one()
+        revoked, tasks_version = check({"jti": claims.jti, "user_id": claims.user_id})
         if revoked is not None:
             raise Unauthorized("token revoked", code="token_revoked")
         if tasks_version is None:

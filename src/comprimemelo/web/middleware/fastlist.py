@@ -10,8 +10,10 @@ than twice the work itself: 210 µs a request in process, against 62 µs here
 This layer answers that one case only, with what the view uses: the same
 credentials (Bearer header, else the session cookie), the same token check
 and version read in one statement at a turn of the database gate
-(db/turns.py), and the list's one home (web/tasklists.py: its query, cache,
-entity tag, headers and 304), with the same metrics and access-log line.
+(db/turns.py), run on the pooled driver connection (db/driver_statement.py:
+SQLAlchemy's Connection around it cost three times the statement), and the
+list's one home (web/tasklists.py: its query, cache, entity tag, headers and
+304), with the same metrics and access-log line.
 Anything else goes to Flask untouched: another path or method, a query it
 does not parse, credentials the check refuses, a list not in the cache at
 the caller's version, an error. Flask answers those as it
@@ -32,13 +34,14 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from werkzeug.http import parse_cookie
 
-from comprimemelo.db import outside_a_transaction
-from comprimemelo.domain.errors import ComprimemeloError, Unavailable
 from comprimemelo.db import turns
-from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
+from comprimemelo.db.driver_statement import DriverStatement
+from comprimemelo.domain.errors import ComprimemeloError, Unavailable
+from comprimemelo.services.tokens import CHECK_CALLER
 from comprimemelo.web import context, tasklists
-from comprimemelo.web.tasklists import ListBody
+from comprimemelo.web.auth import SESSION_COOKIE, bearer_of
 from comprimemelo.web.middleware.observability import REQUEST_ID_HEADER, default_headers, record, request_id_for
+from comprimemelo.web.tasklists import ListBody
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class ListFastPath:
     def __init__(self, app: Flask, flask: WsgiApp) -> None:
         self.flask = flask  # what answers everything else
         self._tokens = app.extensions[context.TOKENS]
-        self._engine = app.extensions[context.BACKENDS].engine
+        self._check_caller = DriverStatement(app.extensions[context.BACKENDS].engine, CHECK_CALLER)
         self._lists: tasklists.TaskLists = app.extensions[tasklists.EXTENSION]
         self._gate = app.extensions[turns.EXTENSION]
 
@@ -91,8 +94,7 @@ class ListFastPath:
             environ[turns.WAITED] = True  # Flask answers 503 without a second wait
             return None
         try:
-            with self._engine.connect() as connection, outside_a_transaction(connection) as reads:
-                caller = self._tokens.authenticate(token, reads)
+            caller = self._tokens.authenticate_by(token, self._check_caller.one)
         except ComprimemeloError:  # refused: Flask says why
             return None
         except Exception:  # Flask tries again and answers any error in its shape
