@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+
+import pytest
 
 from comprimemelo import logs
 from comprimemelo.logs import ContextFilter, JsonFormatter
@@ -168,3 +171,23 @@ def test_a_text_log_line_cannot_be_split_by_what_a_client_sends():
     assert text.count("\n") == 1 and text.endswith("\n")
     assert len(text.splitlines()) == 1
     assert "\\n2026-01-01" in text and "\\u2028" in text and "\\u202e" in text
+
+
+@pytest.mark.parametrize("datefmt", [None, "%Y-%m-%dT%H:%M:%S"])
+def test_timestamps_formatted_once_a_second_read_as_loggings_own(datefmt):
+    from comprimemelo.logs import TEXT_FORMAT, TextFormatter
+
+    ours, plain = TextFormatter(TEXT_FORMAT, datefmt), logging.Formatter(TEXT_FORMAT, datefmt)
+    for created in (1_700_000_000.001, 1_700_000_000.999, 1_700_000_001.5, 1_700_000_000.5, 1_800_000_000.0):
+        record = logging.LogRecord("comprimemelo.test", logging.INFO, __file__, 1, "at %s", (created,), None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert ours.format(record) == plain.format(record)
+
+
+def test_the_request_id_made_for_a_request_is_128_random_bits_in_hex():
+    from comprimemelo.web.middleware.observability import request_id_for
+
+    made = {request_id_for("") for _ in range(1000)}
+    assert len(made) == 1000 and all(re.fullmatch("[0-9a-f]{32}", made_id) for made_id in made)
+    assert request_id_for("client-id-123") == "client-id-123"
+    assert re.fullmatch("[0-9a-f]{32}", request_id_for("bad id\r\nX-Injected: 1"))

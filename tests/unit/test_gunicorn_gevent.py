@@ -102,3 +102,20 @@ def test_a_large_body_is_not_copied_to_join_the_headers():
     sends = answer(OneSendResponse, GET, [("Content-Length", str(2 * JOIN_BODY_BYTES))],
                    [b"x" * (2 * JOIN_BODY_BYTES)])
     assert len(sends) == 2 and sends[0].endswith(b"\r\n\r\n") and sends[1] == b"x" * (2 * JOIN_BODY_BYTES)
+
+
+def test_the_date_header_is_gunicorns_formatted_once_a_second(monkeypatch):
+    from gunicorn import util
+
+    from comprimemelo.server import gunicorn_gevent
+
+    calls = []
+    http_date = gunicorn_gevent._HttpDate(lambda timestamp: calls.append(timestamp) or util.http_date(timestamp))
+    now = [1_700_000_000.25]
+    monkeypatch.setattr(gunicorn_gevent.time, "time", lambda: now[0])
+    assert http_date() == util.http_date(1_700_000_000.25) == "Tue, 14 Nov 2023 22:13:20 GMT"
+    now[0] = 1_700_000_000.99
+    assert http_date() == "Tue, 14 Nov 2023 22:13:20 GMT" and len(calls) == 1  # the same second: not formatted again
+    now[0] = 1_700_000_001.0
+    assert http_date() == "Tue, 14 Nov 2023 22:13:21 GMT" and len(calls) == 2
+    assert http_date(86_400) == util.http_date(86_400) == "Fri, 02 Jan 1970 00:00:00 GMT"  # a given time: as asked
