@@ -34,6 +34,10 @@ CONNECTIONS, SECONDS = 1000, int(os.environ.get("REAL_SEED_SECONDS", "20"))
 def start_real_seed() -> tuple[subprocess.Popen, str, str]:
     database = backend / "instance" / "tareas.db"
     database.unlink(missing_ok=True)
+    # Each of the seed's workers creates the tables at import; four at once can race
+    # ("table user already exists") and the master stops. Created once first, they are left as they are.
+    subprocess.run([str(venv / "bin" / "python"), "-c", "import flaskr.app"], cwd=backend, check=True,
+                   capture_output=True)
     port = _free_port()
     process = subprocess.Popen(
         [str(venv / "bin" / "gunicorn"), "--workers", "4", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
