@@ -94,3 +94,20 @@ def test_a_connection_that_died_is_invalidated_and_the_next_call_is_served(postg
         assert backend_pid(engine) != dead
     finally:
         engine.dispose()
+
+
+def test_an_engine_observed_at_the_cursor_sees_the_statement(services, make_user, check):
+    """Statement counters (capacity bench-requests) and tracers listen to cursor events: they still count it."""
+    user = make_user()
+    seen = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    sa.event.listen(services.engine, "before_cursor_execute", record)
+    try:
+        answer = check.one({"jti": "x", "user_id": user.id})
+    finally:
+        sa.event.remove(services.engine, "before_cursor_execute", record)
+    assert answer == by_connection(services, {"jti": "x", "user_id": user.id})
+    assert len(seen) == 1 and "revoked_tokens" in seen[0]

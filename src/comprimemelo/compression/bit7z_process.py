@@ -145,4 +145,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    # Done: the archive is fsynced and the answer written. Tearing down the
+    # interpreter and 7-Zip's library would only add 2-3 ms to every archive.
+    os._exit(status)

@@ -1,6 +1,7 @@
 """The database: engines and sessions (``engine``), migrations (``migrate``,
 ``migrations/``), PostgreSQL's driver tuning (``pg8000_tuning``), Cloud SQL
-(``cloudsql``) and the web's first-come, first-served turns at the pool (``turns``).
+(``cloudsql``), the web's first-come, first-served turns at the pool (``turns``) and
+the dashboard poll's one statement run on the driver connection (``driver_statement``).
 """
 
 from comprimemelo.db.engine import create_engine, outside_a_transaction, ping, session_factory

@@ -10,9 +10,12 @@ and run on a connection checked out of the same pool, whose checkout and
 checkin events (the idle ping, the pool's reset) still run.
 
 What it gives up, and why that is safe for the statements it is given: no
-engine events fire around it (``before_cursor_execute``), no type
-processing (refused at construction unless every parameter and column needs
-none), and a driver error comes out as the driver's. After an error that is
+type processing (refused at construction unless every parameter and column
+needs none), and a driver error comes out as the driver's. An engine that
+someone observes at the cursor (``before_cursor_execute`` or
+``after_cursor_execute`` listeners: statement counters such as
+``capacity bench-requests``, tracing) gets the statement through a
+Connection instead, so that every listener still sees it. After an error that is
 not an ordinary database error, or that the dialect calls a disconnect, the
 connection is invalidated, as SQLAlchemy would invalidate it.
 """
@@ -23,7 +26,7 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from comprimemelo.db.engine import driver_outside_a_transaction
+from comprimemelo.db.engine import driver_outside_a_transaction, outside_a_transaction
 
 
 class DriverStatement:
@@ -38,6 +41,7 @@ class DriverStatement:
         if processed:
             raise ValueError(f"{processed} need SQLAlchemy's type processing: run the statement on a Connection")
         self._engine = engine
+        self._statement = statement
         self._sql = compiled.string
         self._order = tuple(compiled.positiontup) if compiled.positional else None
 
@@ -46,9 +50,13 @@ class DriverStatement:
 
         :raise sqlalchemy.exc.NoResultFound, MultipleResultsFound: for no row, or more than one.
         """
+        engine = self._engine
+        if engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+            with engine.connect() as observed, outside_a_transaction(observed):
+                return tuple(observed.execute(self._statement, params).one())
         arguments = tuple(params[name] for name in self._order) if self._order is not None else dict(params)
-        dialect = self._engine.dialect
-        connection = self._engine.raw_connection()
+        dialect = engine.dialect
+        connection = engine.raw_connection()
         try:
             cursor = None
             with driver_outside_a_transaction(dialect, connection.driver_connection):
