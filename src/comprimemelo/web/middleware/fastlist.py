@@ -5,7 +5,8 @@ every few seconds, and almost always nothing changed. Answered from the list
 cache (web/tasklists.py) the work left is one statement, yet Flask's request
 machinery around it (contexts, routing, hooks, response objects) cost more
 than twice the work itself: 210 µs a request in process, against 62 µs here
-(metrics included; the access-log line comes on top of both).
+(metrics included; the access-log line comes on top of both), and about 30 µs
+less since its statement runs on the driver connection.
 
 This layer answers that one case only, with what the view uses: the same
 credentials (Bearer header, else the session cookie), the same token check
