@@ -134,10 +134,11 @@ def configure(settings: Settings, *, cooperative: bool | None = None) -> None:
     Request and task ids are attached in the thread that logs the line.
     """
     global _listener
-    # No line shows the thread, process or source line a record came from:
-    # not looked up for each (the logging HOWTO's "Optimization"; findCaller
-    # and the thread's name were a fifth of an access line's cost).
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # No line shows the thread, the multiprocessing name or the source line a
+    # record came from: not looked up for each (the logging HOWTO's
+    # "Optimization"; findCaller and the thread's name were a fifth of an access
+    # line's cost). The process id stays: gunicorn's own lines show it.
+    logging.logThreads = logging.logMultiprocessing = False
     logging._srcfile = None
     handler = logging.StreamHandler(sys.stderr)
     if settings.effective_log_format == "json":

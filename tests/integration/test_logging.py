@@ -191,3 +191,27 @@ def test_the_request_id_made_for_a_request_is_128_random_bits_in_hex():
     assert len(made) == 1000 and all(re.fullmatch("[0-9a-f]{32}", made_id) for made_id in made)
     assert request_id_for("client-id-123") == "client-id-123"
     assert re.fullmatch("[0-9a-f]{32}", request_id_for("bad id\r\nX-Injected: 1"))
+
+
+def test_gunicorns_own_line_format_still_formats_after_configure():
+    """gunicorn's error log shows the process id: configure() must keep it on every record."""
+    import os
+
+    from gunicorn.glogging import Logger as GunicornLogger
+
+    from comprimemelo.settings import Settings
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure(Settings(log_format="text"))
+        record = logging.getLogger("gunicorn.error").makeRecord("gunicorn.error", logging.INFO, "f", 1, "Booting",
+                                                                (), None)
+        line = logging.Formatter(GunicornLogger.error_fmt).format(record)
+        assert f"[{os.getpid()}] [INFO] Booting" in line
+    finally:
+        if logs._listener is not None:
+            logs._listener.stop()
+            logs._listener = None
+        root.handlers[:], level = saved
+        root.setLevel(level)
