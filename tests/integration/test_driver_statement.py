@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from comprimemelo import db
 from comprimemelo.db.driver_statement import DriverStatement
 from comprimemelo.domain.models import RevokedToken, User
-from comprimemelo.services.tokens import CHECK_CALLER
+from comprimemelo.services.tokens import CHECK_CALLER, CHECK_CALLERS, check_callers_by
 from tests.integration.test_postgres_pool_ping import backend_pid, terminate
 from tests.statements import driver_statements
 
@@ -111,3 +111,45 @@ def test_an_engine_observed_at_the_cursor_sees_the_statement(services, make_user
         sa.event.remove(services.engine, "before_cursor_execute", record)
     assert answer == by_connection(services, {"jti": "x", "user_id": user.id})
     assert len(seen) == 1 and "revoked_tokens" in seen[0]
+
+
+ON_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+@ON_POSTGRES
+def test_many_callers_checked_in_one_statement_get_what_each_check_alone_gets(services, make_user):
+    """The fast path's batches on PostgreSQL (db/batches.py): one row per caller, in the callers' order."""
+    alice, bob = make_user("alice"), make_user("bob")
+    with services.engine.begin() as connection:
+        connection.execute(sa.insert(RevokedToken).values(jti="gone", expires_at=dt.datetime(2099, 1, 1)))
+    callers = [{"jti": "live", "user_id": bob.id}, {"jti": "gone", "user_id": alice.id},
+               {"jti": "live", "user_id": alice.id + 1000}, {"jti": "o'\"{,}\\", "user_id": alice.id},
+               {"jti": "live", "user_id": bob.id}]
+    check = check_callers_by(DriverStatement(services.engine, CHECK_CALLERS).all)
+    check(callers)  # a second run: pg8000 may prepare it
+    with driver_statements(services.engine) as statements:
+        rows = check(callers)
+    assert rows == [by_connection(services, params) for params in callers]
+    assert len(statements) == 1 and "BEGIN" not in statements[0].upper(), statements
+    assert check(callers[:1]) == [by_connection(services, callers[0])]
+    assert services.engine.pool.checkedout() == 0
+
+
+@ON_POSTGRES
+def test_an_observed_engine_sees_the_batched_check_too(services, make_user):
+    user = make_user()
+    seen = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    check = check_callers_by(DriverStatement(services.engine, CHECK_CALLERS).all)
+    callers = [{"jti": "x", "user_id": user.id}, {"jti": "y", "user_id": user.id + 1}]
+    sa.event.listen(services.engine, "before_cursor_execute", record)
+    try:
+        rows = check(callers)
+    finally:
+        sa.event.remove(services.engine, "before_cursor_execute", record)
+    assert rows == [by_connection(services, params) for params in callers]
+    assert len(seen) == 1 and "unnest" in seen[0]

@@ -4,6 +4,7 @@ reaches Flask."""
 
 import contextlib
 import logging
+import threading
 import time
 
 import flask
@@ -144,6 +145,33 @@ def test_each_caller_gets_their_own_list(app, alice, make_user):
     assert [task["files"][0]["filename"] for task in lists["bob"]] == ["bob.txt"]
 
 
+def test_callers_polling_at_once_each_get_their_own_list(app, alice, make_user):
+    """On PostgreSQL concurrent callers are checked in batches (db/batches.py): nobody gets another's list."""
+    users = [alice] + [make_user(f"user{number}") for number in range(5)]
+    for number, user in enumerate(users[1:]):
+        user.upload(f"u{number}.txt", b"u", "zip")
+    expected = {user.username: user.client.get(LIST_PATH, headers=user.headers).json for user in users}
+    answers: dict[str, list] = {user.username: [] for user in users}
+    start = threading.Barrier(len(users))
+
+    def poll(user):
+        client = app.test_client()
+        start.wait(10)
+        for _ in range(15):
+            answer = client.get(LIST_PATH, headers=user.headers)
+            answers[user.username].append((answer.status_code, answer.json))
+
+    threads = [threading.Thread(target=poll, args=(user,)) for user in users]
+    with requests_flask_saw(app) as seen:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert seen == []
+    for user in users:
+        assert answers[user.username] == [(200, expected[user.username])] * 15
+
+
 def test_a_changed_list_is_built_again_by_the_view(app, alice):
     alice.client.get(LIST_PATH, headers=alice.headers)
     alice.upload("d.txt", b"d", "zip")
@@ -255,7 +283,8 @@ def test_behind_the_load_balancer_the_forwarded_scheme_counts(settings):
 
 @pytest.mark.postgres
 def test_on_postgresql_a_cached_list_is_one_round_trip(postgres_url, tmp_path, monkeypatch):
-    """No BEGIN, no ROLLBACK, no ping of a connection just used: the token check alone."""
+    """No BEGIN, no ROLLBACK, no ping of a connection just used: the token check alone
+    (once its connection has prepared it: pg8000_tuning prepares on a statement's second run)."""
     import pg8000.core
 
     settings = load_settings({}, data_dir=tmp_path / "data", database_url=postgres_url,
@@ -264,6 +293,7 @@ def test_on_postgresql_a_cached_list_is_one_round_trip(postgres_url, tmp_path, m
     user = ApiUser(client, "carol")
     user.upload("a.txt", b"a", "zip")
     built = client.get(LIST_PATH, headers=user.headers)
+    assert client.get(LIST_PATH, headers=user.headers).data == built.data  # the check prepared
     exchanges = []
     handle_messages = pg8000.core.CoreConnection.handle_messages
 

@@ -30,7 +30,7 @@ from comprimemelo.db.engine import driver_outside_a_transaction, outside_a_trans
 
 
 class DriverStatement:
-    """``statement``, a read, compiled for ``engine`` and run by ``one`` on the driver."""
+    """``statement``, a read, compiled for ``engine`` and run by ``one`` or ``all`` on the driver."""
 
     def __init__(self, engine: sa.Engine, statement: sa.Select) -> None:
         dialect = engine.dialect
@@ -50,10 +50,23 @@ class DriverStatement:
 
         :raise sqlalchemy.exc.NoResultFound, MultipleResultsFound: for no row, or more than one.
         """
+        rows = self._rows(params, 2)
+        if len(rows) != 1:
+            raise (sa.exc.NoResultFound if not rows else sa.exc.MultipleResultsFound)(
+                f"{len(rows) or 'no'} rows where one was expected")
+        return rows[0]
+
+    def all(self, params: Mapping[str, object]) -> list[tuple]:
+        """The statement's rows for ``params``, outside a transaction."""
+        return self._rows(params, None)
+
+    def _rows(self, params: Mapping[str, object], most: int | None) -> list[tuple]:
+        """The rows, or the first ``most`` of them (None: all)."""
         engine = self._engine
         if engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
             with engine.connect() as observed, outside_a_transaction(observed):
-                return tuple(observed.execute(self._statement, params).one())
+                result = observed.execute(self._statement, params)
+                return [tuple(row) for row in (result.fetchmany(most) if most else result.all())]
         arguments = tuple(params[name] for name in self._order) if self._order is not None else dict(params)
         dialect = engine.dialect
         connection = engine.raw_connection()
@@ -63,7 +76,7 @@ class DriverStatement:
                 cursor = connection.cursor()
                 try:
                     cursor.execute(self._sql, arguments)
-                    rows = cursor.fetchmany(2)
+                    rows = cursor.fetchmany(most) if most else cursor.fetchall()
                 finally:
                     cursor.close()
         except BaseException as error:
@@ -73,7 +86,4 @@ class DriverStatement:
             raise
         finally:
             connection.close()
-        if len(rows) != 1:
-            raise (sa.exc.NoResultFound if not rows else sa.exc.MultipleResultsFound)(
-                f"{len(rows) or 'no'} rows where one was expected")
-        return tuple(rows[0])
+        return [tuple(row) for row in rows]

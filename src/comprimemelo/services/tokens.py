@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import jwt
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +29,32 @@ CHECK_CALLER = sa.select(
     sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti")).scalar_subquery(),
     sa.select(User.tasks_version).where(User.id == sa.bindparam("user_id")).scalar_subquery(),
 )
+# The same check for many callers in one statement, on PostgreSQL (``unnest``
+# of two arrays, in order): the dashboard's poll checks concurrent callers in
+# batches (db/batches.py). One row per caller, in the callers' order. The
+# arrays are cast in SQL, so their binds need no type processing.
+_CALLERS = sa.func.unnest(
+    sa.cast(sa.bindparam("jtis"), ARRAY(RevokedToken.jti.type)),
+    sa.cast(sa.bindparam("user_ids"), ARRAY(User.id.type)),
+).table_valued("jti", "user_id", with_ordinality="n").render_derived()
+CHECK_CALLERS = (
+    sa.select(RevokedToken.jti, User.tasks_version)
+    .select_from(_CALLERS.outerjoin(RevokedToken, RevokedToken.jti == _CALLERS.c.jti)
+                 .outerjoin(User, User.id == _CALLERS.c.user_id))
+    .order_by(_CALLERS.c.n)
+)
 VERIFIED_CACHE_SIZE = 4096
+
+
+def check_callers_by(rows: Callable[[dict], Sequence[Sequence]]) -> Callable[[Sequence[Mapping]], Sequence[Sequence]]:
+    """``CHECK_CALLER`` for many callers' parameters at once, where ``rows(params)`` runs
+    ``CHECK_CALLERS`` (a ``db.driver_statement.DriverStatement``'s ``all``)."""
+
+    def check(callers: Sequence[Mapping]) -> Sequence[Sequence]:
+        return rows({"jtis": [caller["jti"] for caller in callers],
+                     "user_ids": [caller["user_id"] for caller in callers]})
+
+    return check
 
 
 @dataclass(frozen=True)
