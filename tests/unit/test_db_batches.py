@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from comprimemelo.db.batches import BatchFailed, Batches
+from comprimemelo.db import batches as batches_module
+from comprimemelo.db.batches import Batches, BatchFailed
 
 WAIT = 10.0
 
@@ -120,3 +121,41 @@ def test_a_lookup_that_answers_the_wrong_number_of_items_is_an_error():
 def test_a_batch_needs_room_for_one_item():
     with pytest.raises(ValueError):
         Batches(lambda items: items, most=0)
+
+
+
+class _Killed(BaseException):
+    """As gevent's Timeout or GreenletExit: raised in a caller's wait."""
+
+
+def test_a_caller_killed_while_chosen_to_lead_hands_the_lead_on(monkeypatch):
+    """A greenlet killed in its wait must not leave a batch that nobody runs."""
+
+    class KilledWhenWoken(threading.Event):
+        def wait(self, timeout=None):
+            super().wait(timeout)
+            raise _Killed
+
+    class Waiter(batches_module._Waiter):
+        def __init__(self, item):
+            super().__init__(item)
+            if item == 2:
+                self.done = KilledWhenWoken()
+
+    monkeypatch.setattr(batches_module, "_Waiter", Waiter)
+    lookups = Lookups()
+    batches = Batches(lookups.run, most=8)
+    answers, errors = {}, {}
+    first = _queued(batches, [1], answers, errors)
+    assert lookups.first_out.wait(WAIT)
+    doomed = _queued(batches, [2], answers, errors)
+    _wait_until_queued(batches, 1)
+    later = _queued(batches, [3, 4], answers, errors)
+    _wait_until_queued(batches, 3)
+    lookups.release.set()  # 2 is woken to lead the next batch, and dies
+    for thread in first + doomed + later:
+        thread.join(WAIT)
+    assert isinstance(errors.pop(2), _Killed) and errors == {}
+    assert answers == {1: 2, 3: 6, 4: 8}
+    assert lookups.batches == [[1], [3, 4]]
+    assert batches.one(5) == 10

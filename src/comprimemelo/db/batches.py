@@ -66,7 +66,11 @@ class Batches(Generic[Item, Answer]):
             leads = not self._busy
             self._busy = True
         if not leads:
-            waiter.done.wait()
+            try:
+                waiter.done.wait()
+            except BaseException:  # its greenlet was killed while it queued
+                self._abandon(waiter)
+                raise
             leads = waiter.leads
         if leads:
             self._lead(waiter)
@@ -94,13 +98,27 @@ class Batches(Generic[Item, Answer]):
                     failed.__cause__ = error
                     waiter.error = failed
         finally:
-            with self._lock:
-                following = self._queue[0] if self._queue else None
-                if following is None:
-                    self._busy = False
-            if following is not None:
-                following.leads = True
-                following.done.set()
+            self._hand_on()
             for waiter in batch:
                 if waiter is not leader:
                     waiter.done.set()
+
+    def _hand_on(self) -> None:
+        """Let the oldest queued waiter lead the next batch, or mark nothing out."""
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            if following is None:
+                self._busy = False
+            else:
+                following.leads = True
+        if following is not None:
+            following.done.set()
+
+    def _abandon(self, waiter: _Waiter[Item, Answer]) -> None:
+        """``waiter`` leaves the queue; if it was to lead, the next one leads instead."""
+        with self._lock:
+            led = waiter.leads
+            if waiter in self._queue:  # else already in a batch that is out: its answer goes unread
+                self._queue.remove(waiter)
+        if led:
+            self._hand_on()
