@@ -71,11 +71,12 @@ class ListFastPath:
         engine = app.extensions[context.BACKENDS].engine
         self._lists: tasklists.TaskLists = app.extensions[tasklists.EXTENSION]
         self._gate = app.extensions[turns.EXTENSION]
-        self._check_caller = self._checked_at_a_turn(DriverStatement(engine, CHECK_CALLER).one)
         if engine.dialect.name == "postgresql":  # a round trip per statement: batches pay
             callers = Batches(self._checked_at_a_turn(check_callers_by(DriverStatement(engine, CHECK_CALLERS).all)),
                               CHECK_BATCH)
             self._check_caller = callers.one
+        else:
+            self._check_caller = self._checked_at_a_turn(DriverStatement(engine, CHECK_CALLER).one)
 
     def _checked_at_a_turn(self, check: Callable) -> Callable:
         """``check``, run at a turn of the database gate (one per statement, batched or not)."""
