@@ -158,6 +158,21 @@ def test_lbzip2_over_its_memory_budget_fails_the_task_and_leaves_no_file(tmp_pat
     assert not [path for path in tmp_path.iterdir() if path.name.startswith((".out", "out"))]
 
 
+def test_lbzip2_into_a_stream_without_a_descriptor_is_relayed_whole():
+    """No file descriptor to hand lbzip2: a thread copies its output into the stream."""
+    import bz2
+    import io
+
+    from comprimemelo.compression.lbzip2 import Lbzip2Writer
+
+    tool("lbzip2")
+    sink = io.BytesIO()
+    with Lbzip2Writer(sink, level=9, threads=2, memory_bytes=512 * 2**20) as writer:
+        for _ in range(3):
+            writer.write(FILES["big.bin"])
+    assert bz2.decompress(sink.getvalue()) == FILES["big.bin"] * 3
+
+
 SMALL_FILES = {f"dir/file {index}.bin": os.urandom(700) + b"words " * (index * 3000) for index in range(12)}
 SMALL_FILES.update({"empty": b"", "ñandú.txt": "non-ASCII".encode()})
 

@@ -32,6 +32,13 @@ def _sync_file_range():
 _SYNC_FILE_RANGE = _sync_file_range()
 
 
+def start_writeback(descriptor: int) -> None:
+    """Ask the kernel to start writing the file's dirty pages, without waiting."""
+    if _SYNC_FILE_RANGE is not None:
+        # Offset 0, length 0: the whole file. A hint: a failure changes nothing.
+        _SYNC_FILE_RANGE(descriptor, 0, 0, SYNC_FILE_RANGE_WRITE)
+
+
 class EarlyWriteback:
     """``file``, with the kernel asked to start writing it every ``WRITEBACK_BYTES``
     written; every other attribute is the file's own."""
@@ -43,11 +50,10 @@ class EarlyWriteback:
     def write(self, data) -> int:
         written = self._file.write(data)
         self._unstarted += written
-        if self._unstarted >= WRITEBACK_BYTES and _SYNC_FILE_RANGE is not None:
+        if self._unstarted >= WRITEBACK_BYTES:
             self._unstarted = 0
             self._file.flush()
-            # Offset 0, length 0: the whole file. A hint: a failure changes nothing.
-            _SYNC_FILE_RANGE(self._file.fileno(), 0, 0, SYNC_FILE_RANGE_WRITE)
+            start_writeback(self._file.fileno())
         return written
 
     def __getattr__(self, name: str):
