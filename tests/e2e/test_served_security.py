@@ -128,3 +128,18 @@ def test_metrics_add_up_web_and_worker_processes(served, tmp_path):
     assert "/api/tasks/<int:task_id>" in routes
     assert not any(str(task) in route for route in routes for task in tasks)
 
+
+
+def test_a_token_revoked_while_its_list_is_cached_is_refused_by_every_web_process(served):
+    """Each gevent web process checks the poll's token on a SQLite connection it
+    keeps (db/driver_statement.py HeldSqliteStatement): a revocation committed by
+    another process must be seen by the very next check, in every process."""
+    base_url, _, _ = served
+    client = Client(base_url)
+    client.signup_and_login("revoked-poller")
+    headers = {"Authorization": client.http.headers["Authorization"]}
+    polls = [requests.get(f"{base_url}/api/tasks", headers=headers, timeout=30) for _ in range(40)]
+    assert {poll.status_code for poll in polls} == {200}
+    assert requests.post(f"{base_url}/api/auth/logout", headers=headers, timeout=30).status_code == 204
+    after = [requests.get(f"{base_url}/api/tasks", headers=headers, timeout=30) for _ in range(40)]
+    assert {poll.status_code for poll in after} == {401}

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from comprimemelo import db
-from comprimemelo.db.driver_statement import DriverStatement
+from comprimemelo.db.driver_statement import DriverStatement, HeldSqliteStatement
 from comprimemelo.domain.models import RevokedToken, User
 from comprimemelo.services.tokens import CHECK_CALLER, CHECK_CALLERS, check_callers_by
 from tests.integration.test_postgres_pool_ping import backend_pid, terminate
@@ -153,3 +153,36 @@ def test_an_observed_engine_sees_the_batched_check_too(services, make_user):
         sa.event.remove(services.engine, "before_cursor_execute", record)
     assert rows == [by_connection(services, params) for params in callers]
     assert len(seen) == 1 and "unnest" in seen[0]
+
+
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a held connection is SQLite's
+
+
+@ON_SQLITE
+def test_a_held_sqlite_check_sees_a_revocation_committed_elsewhere_at_once(services, make_user):
+    user = make_user()
+    held = HeldSqliteStatement(services.engine, CHECK_CALLER)
+    params = {"jti": "soon-gone", "user_id": user.id}
+    assert held.one(params) == by_connection(services, params) and held.one(params)[0] is None
+    assert services.engine.pool.checkedout() == 1  # the one it keeps
+    with services.engine.begin() as connection:
+        connection.execute(sa.insert(RevokedToken).values(jti="soon-gone", expires_at=dt.datetime(2099, 1, 1)))
+    assert held.one(params)[0] == "soon-gone"
+    assert services.engine.pool.checkedout() == 1
+
+
+@ON_SQLITE
+def test_a_held_connection_that_was_invalidated_is_replaced(services, make_user):
+    user = make_user()
+    held = HeldSqliteStatement(services.engine, CHECK_CALLER)
+    params = {"jti": "x", "user_id": user.id}
+    first = held.one(params)
+    held._held.invalidate()  # as an error the dialect calls a disconnect would
+    assert held.one(params) == first
+    assert services.engine.pool.checkedout() == 1
+
+
+def test_a_held_connection_is_only_for_sqlite():
+    engine = sa.create_engine("postgresql+pg8000://nobody@127.0.0.1:1/none")  # never connects
+    with pytest.raises(ValueError, match="SQLite"):
+        HeldSqliteStatement(engine, CHECK_CALLER)
