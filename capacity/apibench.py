@@ -123,8 +123,8 @@ def measure_wrk(host: str, tokens: list[str], users: int, duration: float) -> di
 
 def measure_open_loop(host: str, tokens: list[str], rate: float, duration: float) -> dict:
     """``rate`` requests per second against ``host`` for ``duration`` seconds, as one account;
-    errors (timeouts included) and requests left unanswered at the end, past the
-    rate x p99 still in flight when the generator stops, are failures."""
+    errors (timeouts included) and requests that had waited past the timeout
+    when the generator stopped are failures (younger ones count with their wait)."""
     result = openloop.measure(host + "/api/tasks", random.choice(tokens) if tokens else None, rate, duration)
     return {**result, "failures": result["errors"] + result["unanswered"]}
 
@@ -217,7 +217,7 @@ def run(base_url: str, service: dict, *, users: int, spawn_rate: float, duration
     elif generator == "openloop":
         checks += _open_loop_checks(service_runs, bare_runs, rate)
         checks.append(targets.check(
-            "failed requests (errors, timeouts past 10 s, unanswered at the end beyond rate x p99 in flight)",
+            "failed requests (errors, timeouts past 10 s, unanswered for 10 s at the end)",
             failures, "", target="0", met=failures == 0))
     else:
         p95 = targets.median([r["p95_ms"] for r in service_runs])
