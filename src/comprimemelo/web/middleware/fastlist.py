@@ -14,7 +14,7 @@ and version read in one statement at a turn of the database gate
 (db/turns.py), run on the pooled driver connection (db/driver_statement.py:
 SQLAlchemy's Connection around it cost three times the statement; in a
 gevent process on SQLite, on one connection the check keeps, without the
-pool or the gate: 4,600 to N requests/s), on
+pool or the gate: 4,596 to 5,057 requests/s, two runs of one session), on
 PostgreSQL for concurrent callers in one statement (db/batches.py: at 1000
 connections the round trip per request was a third of a web process, and
 throughput rose from 3,200 to 5,800 requests/s with batches), and the
